@@ -1,0 +1,89 @@
+"""params.yaml sections -> frozen dataclasses: the one place that knows the keys and their defaults.
+
+Defaults are the paper's values; params.yaml overrides some of them for the CPU-sized sample (marked there).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+__all__ = ["DatasetConfig", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params"]
+
+T = TypeVar("T")
+
+
+def from_section(cls: type[T], section: dict[str, Any] | None, **extra: Any) -> T:
+    """Build ``cls`` from a params section, refusing unknown keys (a typo must not silently fall back to a default)."""
+    values = {**(section or {}), **extra}
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys {unknown}; known keys: {sorted(known)}")
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """The bundled sample: augmented variants of public-domain photos that installed packages ship."""
+
+    out_dir: str = "data/sample"
+    variants_per_photo: int = 40
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One dataset to preprocess: ``kind`` names its loader, ``root`` the folder in its official layout."""
+
+    name: str
+    kind: str
+    root: str
+    val_fraction: float = 0.1  # used where the dataset has no official split (subject-wise)
+    test_fraction: float = 0.1
+    seed: int = 0
+    limit: int = 0  # 0 = every image; otherwise a seeded subset, for quick looks at a big dataset
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Face extraction, background removal and landmarks (paper 3.1-3.3)."""
+
+    image_size: int = 512
+    detector: str = "mediapipe"  # mediapipe | retinaface | mtcnn
+    min_confidence: float = 0.5
+    margin: float = 0.0  # fraction of the box added on each side; the original crops without margin
+    max_faces: int = 10
+    segmentation: str = "selfie"  # selfie | unet | none
+    unet_weights: str = "models/external/head_segmentation.ckpt"
+    landmarks_style: str = "cross"  # cross (what the published model saw) | point (the paper's text)
+    mesh_confidence: float = 0.5
+    max_pixels: int = 100_000_000
+    min_side: int = 16
+    n_jobs: int = 2
+
+    def fingerprint(self) -> str:
+        """Hash of every setting that changes the outputs (not n_jobs): cached results are reused only on a match."""
+        settings = {k: v for k, v in asdict(self).items() if k != "n_jobs"}
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = 0
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    datasets: dict[str, DatasetConfig] = field(default_factory=dict)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    raw = yaml.safe_load(Path(path).read_text()) or {}
+    datasets = {name: from_section(DatasetConfig, cfg, name=name) for name, cfg in (raw.get("datasets") or {}).items()}
+    return Params(seed=int(raw.get("seed", 0)), sample=from_section(SampleConfig, raw.get("sample")),
+                  datasets=datasets, preprocess=from_section(PreprocessConfig, raw.get("preprocess")))

@@ -1,0 +1,1 @@
+"""Datasets in their official layouts, the bundled sample, and the preprocessing run over them."""

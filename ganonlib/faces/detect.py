@@ -1,0 +1,138 @@
+"""Face detection backends (paper 3.1): mediapipe (offline default), RetinaFace (the paper's), MTCNN.
+
+Every backend returns :class:`Detection` objects in source-pixel coordinates with the two eye centres labelled from
+the subject's point of view, which is all the alignment needs.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ganonlib.weights import deepface_weights_dir, require_weights
+
+__all__ = ["DETECTORS", "Detection", "FaceDetector", "make_detector"]
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in source pixels
+    score: float
+    right_eye: tuple[float, float]  # the subject's right eye (image left on a frontal face)
+    left_eye: tuple[float, float]
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+
+class FaceDetector(Protocol):
+    name: str
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """(H, W, 3) uint8 RGB -> detections, best score first."""
+        ...
+
+
+def _top(detections: list[Detection], max_faces: int) -> list[Detection]:
+    return sorted(detections, key=lambda d: d.score, reverse=True)[:max_faces]
+
+
+class MediaPipeDetector:
+    """mediapipe 0.10.21 ``solutions.face_detection``; its tflite models ship inside the wheel."""
+
+    name = "mediapipe"
+
+    def __init__(self, min_confidence: float = 0.5, max_faces: int = 10, model_selection: int = 1) -> None:
+        import mediapipe as mp
+
+        # model 1 (full range) also finds the small faces of group photos; model 0 only faces within ~2 m
+        self._model = mp.solutions.face_detection.FaceDetection(
+            model_selection=model_selection, min_detection_confidence=min_confidence)
+        self.max_faces = max_faces
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        height, width = image.shape[:2]
+        result = self._model.process(np.ascontiguousarray(image))
+        found = []
+        for det in result.detections or []:
+            rel = det.location_data.relative_bounding_box
+            kps = det.location_data.relative_keypoints  # 0 right eye, 1 left eye (subject's), nose, mouth, ears
+            x0, y0 = rel.xmin * width, rel.ymin * height
+            found.append(Detection(
+                box=(x0, y0, x0 + rel.width * width, y0 + rel.height * height),
+                score=float(det.score[0]),
+                right_eye=(kps[0].x * width, kps[0].y * height),
+                left_eye=(kps[1].x * width, kps[1].y * height)))
+        return _top(found, self.max_faces)
+
+
+class RetinaFaceDetector:
+    """The paper's detector (retina-face package), run on onnxruntime or torch from a local weights file."""
+
+    name = "retinaface"
+
+    def __init__(self, min_confidence: float = 0.9, max_faces: int = 10) -> None:
+        folder = deepface_weights_dir()
+        weights = require_weights(
+            [folder / "retinaface.onnx", folder / "retinaface.pth"], "RetinaFace detector",
+            "set preprocess.detector to 'mediapipe' (the offline default)")
+        os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx" if weights.suffix == ".onnx" else "pytorch"
+        from retinaface import RetinaFace
+
+        self._api = RetinaFace
+        self._model = RetinaFace.build_model()
+        self.min_confidence = min_confidence
+        self.max_faces = max_faces
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        bgr = np.ascontiguousarray(image[..., ::-1])  # the package follows OpenCV's channel order
+        response = self._api.detect_faces(bgr, threshold=self.min_confidence, model=self._model)
+        found = []
+        for face in response.values() if isinstance(response, dict) else []:
+            x0, y0, x1, y1 = (float(v) for v in face["facial_area"])
+            marks = face["landmarks"]
+            found.append(Detection(box=(x0, y0, x1, y1), score=float(face["score"]),
+                                   right_eye=tuple(map(float, marks["right_eye"])),
+                                   left_eye=tuple(map(float, marks["left_eye"]))))
+        return _top(found, self.max_faces)
+
+
+class MTCNNDetector:
+    """facenet-pytorch's MTCNN, whose P/R/O-net weights ship inside the wheel."""
+
+    name = "mtcnn"
+
+    def __init__(self, min_confidence: float = 0.9, max_faces: int = 10) -> None:
+        from facenet_pytorch import MTCNN
+
+        self._model = MTCNN(keep_all=True, device="cpu")
+        self.min_confidence = min_confidence
+        self.max_faces = max_faces
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        boxes, probs, points = self._model.detect(np.ascontiguousarray(image), landmarks=True)
+        if boxes is None:
+            return []
+        found = [
+            # points: image-left eye, image-right eye, nose, mouth corners -> subject's right eye first
+            Detection(box=tuple(map(float, box)), score=float(prob),
+                      right_eye=tuple(map(float, pts[0])), left_eye=tuple(map(float, pts[1])))
+            for box, prob, pts in zip(boxes, probs, points) if prob >= self.min_confidence
+        ]
+        return _top(found, self.max_faces)
+
+
+DETECTORS = {"mediapipe": MediaPipeDetector, "retinaface": RetinaFaceDetector, "mtcnn": MTCNNDetector}
+
+
+def make_detector(name: str, min_confidence: float, max_faces: int) -> FaceDetector:
+    if name not in DETECTORS:
+        raise ValueError(f"unknown detector {name!r}; choose one of {sorted(DETECTORS)}")
+    return DETECTORS[name](min_confidence=min_confidence, max_faces=max_faces)

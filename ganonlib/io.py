@@ -1,0 +1,199 @@
+"""Image reading, atomic writes and per-file manifests.
+
+Every photo that enters the kit goes through :func:`read_image`, so that EXIF orientation, exotic modes and
+decompression bombs are handled in one place; every file the kit writes goes through an ``atomic_*`` helper, so
+that a killed run never leaves a half-written output that a rerun would trust.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageReadError",
+    "ManifestRow",
+    "atomic_write_bytes",
+    "atomic_write_image",
+    "atomic_write_npy",
+    "atomic_write_text",
+    "file_sha256",
+    "iter_images",
+    "read_image",
+    "read_manifest",
+    "to_rgb8",
+    "write_manifest",
+]
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"})
+
+# Pillow's own guard only warns below 2x its limit; the kit refuses explicitly from the header, before decoding.
+Image.MAX_IMAGE_PIXELS = None
+
+
+class ImageReadError(ValueError):
+    """A file that cannot be used as a photo. ``reason`` is a short machine-readable code for the manifest."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def iter_images(root: Path) -> Iterator[Path]:
+    """Image files below ``root`` (or ``root`` itself), by suffix, in sorted order for reproducible runs."""
+    root = Path(root)
+    if root.is_file():
+        yield root
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+            yield path
+
+
+def to_rgb8(image: Image.Image) -> np.ndarray:
+    """Any Pillow image -> (H, W, 3) uint8 RGB. Alpha is composited on black, high bit depths are rescaled."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # 16-bit and float greyscale: rescale the full range instead of clipping at 255
+        arr = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        if mode == "F":
+            top = max(float(arr.max(initial=0)), 1.0) if arr.max(initial=0) > 1.0 else 1.0
+        gray = np.clip(np.rint(arr / top * 255.0), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[..., None], 3, axis=2))
+    if mode == "P":
+        image = image.convert("RGBA") if "transparency" in image.info else image.convert("RGB")
+    elif mode in ("LA", "PA", "La"):
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "RGBa"):
+        black = Image.new("RGBA", image.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(black, image.convert("RGBA"))
+    if image.mode != "RGB":
+        image = image.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = 100_000_000, min_side: int = 16) -> np.ndarray:
+    """Read a photo as (H, W, 3) uint8 RGB with its EXIF orientation applied.
+
+    Raises :class:`ImageReadError` with reason ``empty``, ``unreadable``, ``truncated``, ``too_large`` or
+    ``too_small``; the size checks use the header only, so a decompression bomb is never decoded.
+    """
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise ImageReadError("empty", f"{path} is a zero-byte file")
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageReadError("too_large", f"{width}x{height} exceeds max_pixels={max_pixels}")
+            if min(width, height) < min_side:
+                raise ImageReadError("too_small", f"{width}x{height} is below min_side={min_side}")
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            return to_rgb8(image)
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError as err:
+        raise ImageReadError("unreadable", f"not an image Pillow can decode ({err})") from err
+    except OSError as err:
+        reason = "truncated" if "truncated" in str(err).lower() else "unreadable"
+        raise ImageReadError(reason, str(err)) from err
+    except (ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ImageReadError("unreadable", str(err)) from err
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write through a temp file in the same folder and rename it over ``path``: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Save an (H, W[, 3]) uint8 array; the format follows the suffix (PNG for training pairs: lossless)."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format=fmt)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def atomic_write_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+@dataclass
+class ManifestRow:
+    """One outcome of one source file (``face`` = -1) or of one face in it (``face`` >= 0).
+
+    ``outcome`` is ``ok``, ``skipped`` (a recorded, expected miss such as no face) or ``error`` (unusable input);
+    ``reason`` is a short code (``no_face``, ``no_mesh``, ``truncated`` ...) followed by detail text.
+    """
+
+    source: str
+    outcome: str
+    reason: str = ""
+    outputs: str = ""  # ';'-separated paths relative to the output root
+    face: int = -1
+    split: str = ""
+    score: float = float("nan")
+    sha256: str = ""
+    fingerprint: str = ""
+
+
+MANIFEST_FIELDS = [f.name for f in fields(ManifestRow)]
+
+
+def write_manifest(path: str | os.PathLike, rows: Iterable[ManifestRow]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(asdict(row))
+    return atomic_write_text(path, buffer.getvalue())
+
+
+def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = []
+        for raw in csv.DictReader(handle):
+            raw["face"] = int(raw["face"])
+            raw["score"] = float(raw["score"]) if raw["score"] else float("nan")
+            rows.append(ManifestRow(**{k: raw[k] for k in MANIFEST_FIELDS}))
+        return rows
