@@ -1,0 +1,37 @@
+# Front door: `make repro` (set-up if needed, then the DVC pipeline on the sample) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install repro test bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-lock.txt requirements-nodeps.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c requirements-lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+repro: install
+	test -d .dvc || $(BIN)/dvc init --quiet $$(git rev-parse --git-dir >/dev/null 2>&1 || echo --no-scm)
+	$(BIN)/dvc repro
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/preprocess.py
+
+# Refresh the full lock after changing requirements.txt on purpose.
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^facenet-pytorch==' > requirements-lock.txt
+
+clean:
+	rm -rf data/sample data/processed reports
