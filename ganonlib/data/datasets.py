@@ -171,6 +171,8 @@ def load_sample(root: Path, cfg: DatasetConfig) -> list[Record]:
 
 def load_folder(root: Path, cfg: DatasetConfig) -> list[Record]:
     """Any folder of photos (one's own images): split by sub-folder name where it is train/val/test."""
+    if root.is_file():
+        return [Record(root, "train", root.stem)]
     records = []
     for path in iter_images(root):
         top = path.relative_to(root).parts[0]
@@ -189,7 +191,7 @@ def load_dataset(cfg: DatasetConfig) -> list[Record]:
     if cfg.kind not in LOADERS:
         raise ValueError(f"unknown dataset kind {cfg.kind!r}; choose one of {sorted(LOADERS)}")
     root = Path(cfg.root)
-    if not root.is_dir():
+    if not (root.is_dir() or (cfg.kind == "folder" and root.is_file())):
         raise FileNotFoundError(f"dataset {cfg.name!r}: folder {root} not found. Put the {cfg.kind} files there in "
                                 f"their official layout (see README, 'Real datasets') or change datasets.{cfg.name}"
                                 f".root in params.yaml.")

@@ -1,0 +1,30 @@
+"""Shared fixtures: real photos shipped by installed packages, the shared real-face samples, tiny configs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ganonlib.config import PreprocessConfig
+from ganonlib.data.sample import load_photo
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    return load_photo("astronaut")
+
+
+@pytest.fixture(scope="session")
+def small_cfg() -> PreprocessConfig:
+    """CPU-cheap settings; one process so the models load once per test session."""
+    return PreprocessConfig(image_size=128, n_jobs=1)
+
+
+def shared_data(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"{path} not present (real face samples are optional)")
+    return path
