@@ -44,33 +44,56 @@ def _top(detections: list[Detection], max_faces: int) -> list[Detection]:
     return sorted(detections, key=lambda d: d.score, reverse=True)[:max_faces]
 
 
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _merge(detections: list[Detection], iou: float = 0.3) -> list[Detection]:
+    """Greedy non-maximum suppression across models: one detection per face, the best-scored."""
+    kept: list[Detection] = []
+    for det in sorted(detections, key=lambda d: d.score, reverse=True):
+        if all(_iou(det.box, k.box) < iou for k in kept):
+            kept.append(det)
+    return kept
+
+
 class MediaPipeDetector:
-    """mediapipe 0.10.21 ``solutions.face_detection``; its tflite models ship inside the wheel."""
+    """mediapipe 0.10.21 ``solutions.face_detection``; its tflite models ship inside the wheel.
+
+    Both bundled models run and their detections are merged: the short-range model (0) finds close-up faces that
+    fill the frame (aligned crops, CK+, FACES), where the full-range model (1) misses most of them; model 1 finds the
+    small faces of group photos (WIDER) that model 0 misses.
+    """
 
     name = "mediapipe"
 
-    def __init__(self, min_confidence: float = 0.5, max_faces: int = 10, model_selection: int = 1) -> None:
+    def __init__(self, min_confidence: float = 0.5, max_faces: int = 10, models: tuple[int, ...] = (0, 1)) -> None:
         import mediapipe as mp
 
-        # model 1 (full range) also finds the small faces of group photos; model 0 only faces within ~2 m
-        self._model = mp.solutions.face_detection.FaceDetection(
-            model_selection=model_selection, min_detection_confidence=min_confidence)
+        self._models = [mp.solutions.face_detection.FaceDetection(model_selection=m,
+                                                                  min_detection_confidence=min_confidence)
+                        for m in models]
         self.max_faces = max_faces
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         height, width = image.shape[:2]
-        result = self._model.process(np.ascontiguousarray(image))
+        image = np.ascontiguousarray(image)
         found = []
-        for det in result.detections or []:
-            rel = det.location_data.relative_bounding_box
-            kps = det.location_data.relative_keypoints  # 0 right eye, 1 left eye (subject's), nose, mouth, ears
-            x0, y0 = rel.xmin * width, rel.ymin * height
-            found.append(Detection(
-                box=(x0, y0, x0 + rel.width * width, y0 + rel.height * height),
-                score=float(det.score[0]),
-                right_eye=(kps[0].x * width, kps[0].y * height),
-                left_eye=(kps[1].x * width, kps[1].y * height)))
-        return _top(found, self.max_faces)
+        for model in self._models:
+            for det in model.process(image).detections or []:
+                rel = det.location_data.relative_bounding_box
+                kps = det.location_data.relative_keypoints  # 0 right eye, 1 left eye (subject's), nose, mouth, ears
+                x0, y0 = rel.xmin * width, rel.ymin * height
+                found.append(Detection(
+                    box=(x0, y0, x0 + rel.width * width, y0 + rel.height * height),
+                    score=float(det.score[0]),
+                    right_eye=(kps[0].x * width, kps[0].y * height),
+                    left_eye=(kps[1].x * width, kps[1].y * height)))
+        return _top(_merge(found), self.max_faces)
 
 
 class RetinaFaceDetector:

@@ -1,0 +1,33 @@
+import json
+
+from PIL import Image
+
+from ganonlib.cli import main
+
+
+def test_preprocess_command_on_a_folder(tmp_path, astronaut, capsys):
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    Image.fromarray(astronaut).save(tmp_path / "in" / "sub" / "me.jpg")
+    (tmp_path / "in" / "broken.jpg").write_bytes(b"\xff\xd8\xff")
+    code = main(["preprocess", str(tmp_path / "in"), str(tmp_path / "out"), "--image-size", "96", "--n-jobs", "1"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    summary = json.loads(printed[: printed.rindex("}") + 1])
+    assert summary["files"] == 2 and summary["pairs"] == 1
+    assert (tmp_path / "out" / "images" / "train" / "sub__me_f0.png").is_file()
+
+
+def test_missing_retinaface_weights_give_one_clear_message(tmp_path, astronaut, capsys, monkeypatch):
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path / "home"))
+    Image.fromarray(astronaut).save(tmp_path / "me.jpg")
+    code = main(["preprocess", str(tmp_path / "me.jpg"), str(tmp_path / "out"), "--detector", "retinaface"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "retinaface.onnx" in err and str(tmp_path / "home" / ".deepface" / "weights") in err
+    assert "Traceback" not in err
+
+
+def test_unknown_backend_is_refused(tmp_path, capsys):
+    (tmp_path / "x.png").write_bytes(b"")
+    assert main(["preprocess", str(tmp_path / "x.png"), str(tmp_path / "o"), "--detector", "dlib"]) == 2
+    assert "unknown detector" in capsys.readouterr().err

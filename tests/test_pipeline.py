@@ -1,0 +1,47 @@
+"""The notebooks, executed through papermill on a small sample exactly as the DVC stages run them."""
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill as pm
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+pytestmark = pytest.mark.pipeline
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_source_notebooks_are_output_free_and_parameterized(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
+
+
+def test_parameter_defaults_match_params_yaml():
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    defaults = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/02_preprocess.ipynb")).items()}
+    for key, value in params["preprocess"].items():
+        assert yaml.safe_load(defaults[key]) == value, key
+    sample = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/01_sample_data.ipynb")).items()}
+    for key, value in params["sample"].items():
+        assert yaml.safe_load(sample[key]) == value, key
+
+
+def test_sample_and_preprocess_notebooks_run(tmp_path):
+    run = lambda name, **p: pm.execute_notebook(  # noqa: E731
+        str(ROOT / "notebooks" / name), str(tmp_path / name), parameters=p, cwd=str(tmp_path),
+        kernel_name="python3", progress_bar=False)
+    run("01_sample_data.ipynb", out_dir="sample", variants_per_photo=4)
+    index = pd.read_csv(tmp_path / "sample" / "index.csv")
+    assert len(index) == 12 and (tmp_path / "sample" / "PROVENANCE.md").is_file()
+    run("02_preprocess.ipynb", root="sample", out_dir="processed", image_size=128,
+        metrics_path="metrics/preprocess.json")
+    metrics = json.loads((tmp_path / "metrics" / "preprocess.json").read_text())
+    assert metrics["dataset"] == "sample" and metrics["files"] == 12 and metrics["pairs"] >= 11
+    pairs = pd.read_csv(tmp_path / "processed" / "index.csv")
+    assert set(pairs.split) <= {"train", "val", "test"} and len(pairs) == metrics["pairs"]
+    assert all((tmp_path / "processed" / p).is_file() for p in pairs.image)
