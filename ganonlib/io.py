@@ -145,7 +145,9 @@ def atomic_write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     path = Path(path)
     buffer = io.BytesIO()
     fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
-    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format=fmt)
+    # zlib level 1: lossless like any level, ~3x faster to write than Pillow's default 6 for ~10 % more bytes
+    options = {"compress_level": 1} if fmt == "PNG" else {}
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format=fmt, **options)
     return atomic_write_bytes(path, buffer.getvalue())
 
 
