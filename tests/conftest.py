@@ -1,6 +1,7 @@
 """Shared fixtures: real photos shipped by installed packages, the shared real-face samples, tiny configs."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 from ganonlib.config import PreprocessConfig
 from ganonlib.data.sample import load_photo
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# the real face samples sit beside the checkout (../shared/data); GANON_SHARED_DATA points elsewhere
+SHARED_DATA = Path(os.environ.get("GANON_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
