@@ -1,0 +1,122 @@
+"""pix2pix networks exactly as the original GANonymization model (after E. Linder-Noren's PyTorch-GAN pix2pix).
+
+Generator: U-Net, 8 down / 7 up blocks, 54,404,099 parameters; input and output (B, 3, H, W) in [-1, 1], H = W a
+power of two >= 256 (eight stride-2 downsamplings). Discriminator: PatchGAN on the 6-channel concat of
+(landmarks, face), output (B, 1, H/16, W/16).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["Discriminator", "GeneratorUNet", "init_weights", "define_D", "define_G"]
+
+
+class UNetDown(nn.Module):
+    def __init__(self, in_ch: int, out_ch: int, normalize: bool = True, dropout: float = 0.0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False)]
+        if normalize:
+            layers.append(nn.InstanceNorm2d(out_ch))
+        layers.append(nn.LeakyReLU(0.2))
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+class UNetUp(nn.Module):
+    def __init__(self, in_ch: int, out_ch: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False),
+                                   nn.InstanceNorm2d(out_ch), nn.ReLU(inplace=True)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.model(x), skip), 1)
+
+
+class GeneratorUNet(nn.Module):
+    def __init__(self, in_channels: int = 3, out_channels: int = 3) -> None:
+        super().__init__()
+        self.down1 = UNetDown(in_channels, 64, normalize=False)
+        self.down2 = UNetDown(64, 128)
+        self.down3 = UNetDown(128, 256)
+        self.down4 = UNetDown(256, 512, dropout=0.5)
+        self.down5 = UNetDown(512, 512, dropout=0.5)
+        self.down6 = UNetDown(512, 512, dropout=0.5)
+        self.down7 = UNetDown(512, 512, dropout=0.5)
+        self.down8 = UNetDown(512, 512, normalize=False, dropout=0.5)
+        self.up1 = UNetUp(512, 512, dropout=0.5)
+        self.up2 = UNetUp(1024, 512, dropout=0.5)
+        self.up3 = UNetUp(1024, 512, dropout=0.5)
+        self.up4 = UNetUp(1024, 512, dropout=0.5)
+        self.up5 = UNetUp(1024, 256)
+        self.up6 = UNetUp(512, 128)
+        self.up7 = UNetUp(256, 64)
+        self.final = nn.Sequential(nn.Upsample(scale_factor=2), nn.ZeroPad2d((1, 0, 1, 0)),
+                                   nn.Conv2d(128, out_channels, 4, padding=1), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 3, H, W)
+        d1 = self.down1(x)
+        d2 = self.down2(d1)
+        d3 = self.down3(d2)
+        d4 = self.down4(d3)
+        d5 = self.down5(d4)
+        d6 = self.down6(d5)
+        d7 = self.down7(d6)
+        d8 = self.down8(d7)  # (B, 512, H/256, W/256)
+        u1 = self.up1(d8, d7)
+        u2 = self.up2(u1, d6)
+        u3 = self.up3(u2, d5)
+        u4 = self.up4(u3, d4)
+        u5 = self.up5(u4, d3)
+        u6 = self.up6(u5, d2)
+        u7 = self.up7(u6, d1)  # (B, 128, H/2, W/2)
+        return self.final(u7)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, in_channels: int = 3) -> None:
+        super().__init__()
+
+        def block(in_f: int, out_f: int, normalize: bool = True) -> list[nn.Module]:
+            layers: list[nn.Module] = [nn.Conv2d(in_f, out_f, 4, stride=2, padding=1)]
+            if normalize:
+                layers.append(nn.InstanceNorm2d(out_f))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            return layers
+
+        self.model = nn.Sequential(*block(in_channels * 2, 64, normalize=False), *block(64, 128),
+                                   *block(128, 256), *block(256, 512), nn.ZeroPad2d((1, 0, 1, 0)),
+                                   nn.Conv2d(512, 1, 4, padding=1, bias=False))
+
+    def forward(self, condition: torch.Tensor, image: torch.Tensor) -> torch.Tensor:  # -> (B, 1, H/16, W/16)
+        return self.model(torch.cat((condition, image), 1))
+
+
+def init_weights(module: nn.Module) -> None:
+    """N(0, 0.02) for convolutions (the original's init; InstanceNorm here has no affine weights)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm2d, nn.InstanceNorm2d)) and module.weight is not None:
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def define_G() -> GeneratorUNet:
+    net = GeneratorUNet()
+    net.apply(init_weights)
+    return net
+
+
+def define_D() -> Discriminator:
+    net = Discriminator()
+    net.apply(init_weights)
+    return net

@@ -1,0 +1,77 @@
+"""pix2pix objective and one training step (paper 3.4): LSGAN + lambda * L1, Adam 2e-4, betas (0.5, 0.999).
+
+The generator runs once per step (the original ran it twice); the discriminator sees the fake detached.
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ganonlib.models.networks import Discriminator, GeneratorUNet
+
+__all__ = ["Pix2Pix", "StepLosses", "make_optimizers"]
+
+
+@dataclass(frozen=True)
+class StepLosses:
+    g_total: float
+    g_gan: float
+    g_l1: float
+    d_total: float
+
+
+def make_optimizers(generator: nn.Module, discriminator: nn.Module, lr: float = 2.0e-4,
+                    betas: tuple[float, float] = (0.5, 0.999), fused: bool = False
+                    ) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    kw = {"lr": lr, "betas": betas, "fused": fused} if fused else {"lr": lr, "betas": betas}
+    return torch.optim.Adam(generator.parameters(), **kw), torch.optim.Adam(discriminator.parameters(), **kw)
+
+
+class Pix2Pix:
+    """Holds G, D, their optimizers and the losses; :meth:`step` trains on one batch.
+
+    ``landmarks`` and ``faces`` are (B, 3, H, W) tensors normalised to [-1, 1] (mean = std = 0.5).
+    """
+
+    def __init__(self, generator: GeneratorUNet, discriminator: Discriminator, opt_g: torch.optim.Optimizer,
+                 opt_d: torch.optim.Optimizer, lambda_l1: float = 100.0, autocast_dtype: torch.dtype | None = None
+                 ) -> None:
+        self.generator, self.discriminator = generator, discriminator
+        self.opt_g, self.opt_d = opt_g, opt_d
+        self.lambda_l1 = lambda_l1
+        self.autocast_dtype = autocast_dtype
+        self.gan_loss = nn.MSELoss()  # LSGAN
+        self.l1_loss = nn.L1Loss()
+
+    def _autocast(self, device: torch.device):
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.autocast_dtype)
+
+    def step(self, landmarks: torch.Tensor, faces: torch.Tensor) -> StepLosses:
+        device = faces.device
+        with self._autocast(device):
+            fake = self.generator(landmarks)  # (B, 3, H, W), the only generator forward of this step
+            # generator: fool D and stay close to the real face
+            self.opt_g.zero_grad(set_to_none=True)
+            pred_fake = self.discriminator(landmarks, fake)
+            g_gan = self.gan_loss(pred_fake.float(), torch.ones_like(pred_fake, dtype=torch.float32))
+            g_l1 = self.l1_loss(fake.float(), faces.float())
+            g_total = g_gan + self.lambda_l1 * g_l1
+        g_total.backward()
+        self.opt_g.step()
+
+        with self._autocast(device):
+            self.opt_d.zero_grad(set_to_none=True)
+            pred_real = self.discriminator(landmarks, faces)
+            pred_fake = self.discriminator(landmarks, fake.detach())
+            d_real = self.gan_loss(pred_real.float(), torch.ones_like(pred_real, dtype=torch.float32))
+            d_fake = self.gan_loss(pred_fake.float(), torch.zeros_like(pred_fake, dtype=torch.float32))
+            d_total = 0.5 * (d_real + d_fake)
+        d_total.backward()
+        self.opt_d.step()
+        return StepLosses(float(g_total.detach()), float(g_gan.detach()), float(g_l1.detach()),
+                          float(d_total.detach()))
