@@ -26,6 +26,10 @@ def test_parameter_defaults_match_params_yaml():
     defaults = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/02_preprocess.ipynb")).items()}
     for key, value in params["preprocess"].items():
         assert yaml.safe_load(defaults[key]) == value, key
+    gan = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/03_train_gan.ipynb")).items()}
+    for key, value in params["gan"].items():
+        if key != "dataset":
+            assert yaml.safe_load(gan[key]) == value, key
     sample = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/01_sample_data.ipynb")).items()}
     for key, value in params["sample"].items():
         assert yaml.safe_load(sample[key]) == value, key
@@ -38,10 +42,14 @@ def test_sample_and_preprocess_notebooks_run(tmp_path):
     run("01_sample_data.ipynb", out_dir="sample", variants_per_photo=4)
     index = pd.read_csv(tmp_path / "sample" / "index.csv")
     assert len(index) == 12 and (tmp_path / "sample" / "PROVENANCE.md").is_file()
-    run("02_preprocess.ipynb", root="sample", out_dir="processed", image_size=128,
+    run("02_preprocess.ipynb", root="sample", out_dir="processed", image_size=256,
         metrics_path="metrics/preprocess.json")
     metrics = json.loads((tmp_path / "metrics" / "preprocess.json").read_text())
     assert metrics["dataset"] == "sample" and metrics["files"] == 12 and metrics["pairs"] >= 11
     pairs = pd.read_csv(tmp_path / "processed" / "index.csv")
     assert set(pairs.split) <= {"train", "val", "test"} and len(pairs) == metrics["pairs"]
     assert all((tmp_path / "processed" / p).is_file() for p in pairs.image)
+    if (pairs.split == "train").sum() < 2:
+        pytest.skip("too few train pairs for the GAN notebook")
+    run("03_train_gan.ipynb", data_dir="processed", out_dir="gan", epochs=1, batch_size=2, max_steps_per_epoch=1)
+    assert (tmp_path / "gan" / "generator.pt").is_file() and (tmp_path / "gan" / "samples" / "epoch_001.png").is_file()

@@ -29,7 +29,7 @@ from ganonlib.faces.extract import FaceExtractor
 from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_npy, atomic_write_text,
                          file_sha256, read_image, read_manifest, write_manifest)
 
-__all__ = ["OUTPUT_KINDS", "preprocess_dataset", "process_record"]
+__all__ = ["OUTPUT_KINDS", "outcome_counts", "preprocess_dataset", "process_record"]
 
 OUTPUT_KINDS = {"images": ".png", "landmarks": ".png", "points": ".npy"}
 _EXTRACTORS: dict[str, FaceExtractor] = {}
@@ -161,3 +161,9 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
     summary = _summary(rows, len(records), len(records) - len(todo), removed, cfg)
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def outcome_counts(out_dir: str | Path) -> pd.Series:
+    """Rows of ``manifest.csv`` counted by outcome and reason code (``ok`` rows have an empty reason)."""
+    manifest = pd.read_csv(Path(out_dir) / "manifest.csv", keep_default_na=False)
+    return manifest.groupby([manifest.outcome, manifest.reason.str.split(":").str[0].rename("reason")]).size()

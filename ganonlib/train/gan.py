@@ -75,9 +75,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
-def _bare(module: torch.nn.Module) -> torch.nn.Module:
-    module = getattr(module, "_orig_mod", module)  # torch.compile wrapper
-    return getattr(module, "module", module)  # DDP wrapper
+# settings that may change between a killed run and its resumption without changing what is being trained
+_RESUMABLE = {"epochs", "device", "compile", "resume", "samples", "out_dir", "data_dir"}
+
+
+def _same_run(saved: dict, current: dict) -> bool:
+    return {k: v for k, v in saved.items() if k not in _RESUMABLE} == \
+        {k: v for k, v in current.items() if k not in _RESUMABLE}
 
 
 class _Run:
@@ -107,7 +111,11 @@ class _Run:
         self.opt_g, self.opt_d = make_optimizers(self.g, self.d, cfg.lr, (cfg.beta1, cfg.beta2), fused=fused)
         self.start_epoch = 0
         if cfg.resume and (self.out / CHECKPOINT).is_file():
-            self._restore(load_checkpoint(self.out / CHECKPOINT, self.device))
+            state = load_checkpoint(self.out / CHECKPOINT, self.device)
+            if _same_run(state.get("config", {}), asdict(cfg)):
+                self._restore(state)
+            elif self.rank == 0:
+                print(f"{self.out / CHECKPOINT} was trained with other settings: starting afresh")
         g, d = self.g, self.d
         if self.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
