@@ -19,7 +19,7 @@ def test_shapes_at_256_and_discriminator_map_at_512():
 
 
 def test_weights_init_is_normal_002():
-    w = torch.cat([m.weight.flatten() for m in define_G().modules() if isinstance(m, torch.nn.Conv2d)])
+    w = torch.cat([m.weight.detach().flatten() for m in define_G().modules() if isinstance(m, torch.nn.Conv2d)])
     assert abs(float(w.mean())) < 1e-3 and abs(float(w.std()) - 0.02) < 1e-3
 
 
