@@ -11,8 +11,10 @@ from ganonlib.weights import MissingWeightsError
 
 __all__ = ["main"]
 
+_ANON_SKIP = ("image_size", "segmentation", "unet_weights", "n_jobs")  # fixed by the generator or unused there
 
-def _add_preprocess_options(parser: argparse.ArgumentParser) -> None:
+
+def _add_preprocess_options(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
     defaults = PreprocessConfig()
     helps = {
         "image_size": "side of the square aligned face (paper: 512)",
@@ -29,6 +31,8 @@ def _add_preprocess_options(parser: argparse.ArgumentParser) -> None:
         "n_jobs": "parallel worker processes",
     }
     for f in fields(PreprocessConfig):
+        if f.name in skip:
+            continue
         default = getattr(defaults, f.name)
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(default), default=default,
                             help=f"{helps[f.name]} (default: {default})")
@@ -44,6 +48,29 @@ def _preprocess(args: argparse.Namespace) -> int:
     print(json.dumps(summary, indent=2))
     print(f"{summary['files']} files, {summary['faces']} faces, {summary['pairs']} pairs written; "
           f"details per file in {args.output}/manifest.csv")
+    return 0
+
+
+def _anonymize(args: argparse.Namespace) -> int:
+    from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+
+    cfg = AnonymizeConfig(weights=args.weights, device=args.device, precision=args.precision,
+                          batch_size=args.batch_size, no_face=args.no_face, paste_back=args.paste_back)
+    detection = {f.name: getattr(args, f.name) for f in fields(PreprocessConfig) if f.name not in _ANON_SKIP}
+    # image_size 0: align faces at the size the generator was trained at
+    anonymizer = Anonymizer(cfg, PreprocessConfig(image_size=0, **detection))
+    s = anonymize_files(args.input, args.output, anonymizer)
+    print(f"{s['files']} files: {s['faces_found']} faces found, {s['faces_anonymized']} anonymized, "
+          f"{s['faces_skipped']} skipped; {s['files_without_face']} without face (policy {s['no_face_policy']}), "
+          f"{s['files_failed']} unreadable. Details: {args.output}/manifest.csv")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from ganonlib.anonymize.convert import convert_lightning_checkpoint
+
+    digest = convert_lightning_checkpoint(args.checkpoint, args.output, args.image_size, args.sha256)
+    print(f"{args.output} written (sha256 {digest})")
     return 0
 
 
@@ -67,6 +94,29 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--seed", type=int, default=0, help="seed of subject-wise splits")
     _add_preprocess_options(pre)
     pre.set_defaults(run=_preprocess)
+
+    anon = sub.add_parser("anonymize", help="replace every face with a GAN-synthesized one (paper 3.4)")
+    anon.add_argument("input", help="a photo or a folder of photos (the tree is mirrored)")
+    anon.add_argument("output", help="output folder: aligned anonymized crops <name>_f<k>.png, manifest.csv")
+    anon.add_argument("--weights", default="models/gan/generator.pt", help="generator file (default: %(default)s)")
+    anon.add_argument("--device", default="auto", help="auto | cpu | cuda (default: %(default)s)")
+    anon.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                      help="auto: bf16 on CUDA and on CPUs with native bf16 (default: %(default)s)")
+    anon.add_argument("--batch-size", type=int, default=8, help="faces per generator batch (default: %(default)s)")
+    anon.add_argument("--no-face", default="average", choices=["average", "skip", "blur"],
+                      help="photo or face without landmarks: the paper's average face from empty landmarks, skip, "
+                           "or blur (default: %(default)s)")
+    anon.add_argument("--paste-back", action="store_true",
+                      help="also write the whole photo with every face replaced (<name>.png)")
+    _add_preprocess_options(anon, skip=_ANON_SKIP)
+    anon.set_defaults(run=_anonymize)
+
+    conv = sub.add_parser("convert-checkpoint", help="convert the authors' Lightning .ckpt to the kit's format")
+    conv.add_argument("checkpoint", help="GANonymization Lightning checkpoint holding generator.* tensors")
+    conv.add_argument("output", nargs="?", default="models/gan/generator.pt")
+    conv.add_argument("--image-size", type=int, default=512, help="size the model was trained at (default: 512)")
+    conv.add_argument("--sha256", default=None, help="expected sha256 of the .ckpt, checked before reading it")
+    conv.set_defaults(run=_convert)
 
     sample = sub.add_parser("sample", help="build the bundled sample dataset")
     sample.add_argument("output", nargs="?", default="data/sample")

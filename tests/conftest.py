@@ -30,3 +30,17 @@ def shared_data(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} not present (real face samples are optional)")
     return path
+
+
+@pytest.fixture(scope="session")
+def generator_file(tmp_path_factory) -> Path:
+    """An untrained generator saved in the kit's format at 256 px (speed and geometry do not depend on training)."""
+    import torch
+
+    from ganonlib.io import atomic_write_torch
+    from ganonlib.models.networks import define_G
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("gan") / "generator.pt"
+    atomic_write_torch(path, {"generator": define_G().state_dict(), "image_size": 256})
+    return path

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
 from ganonlib.data.pairs import PairDataset, from_model_range, to_model_range
-from ganonlib.io import atomic_write_bytes, atomic_write_image, atomic_write_text, file_sha256
+from ganonlib.io import atomic_write_image, atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.models.networks import define_D, define_G
 from ganonlib.models.pix2pix import Pix2Pix, make_optimizers
 
@@ -62,12 +62,6 @@ def _seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def _save(obj: dict, path: Path) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -192,7 +186,7 @@ class _Run:
                  "rng_cpu": torch.get_rng_state(), "config": asdict(self.cfg)}
         if torch.cuda.is_available():
             state["rng_cuda"] = torch.cuda.get_rng_state()
-        _save(state, self.out / CHECKPOINT)
+        atomic_write_torch(self.out / CHECKPOINT, state)
 
 
 def _append_loss_row(path: Path, row: dict) -> None:
@@ -221,7 +215,8 @@ def train_gan(cfg: GanTrainConfig) -> dict:
             run.checkpoint(epoch)
         history.append(stats)
     if run.rank == 0:
-        _save({"generator": run.g.state_dict(), "image_size": int(run.train.faces.shape[-1])}, out / GENERATOR)
+        atomic_write_torch(out / GENERATOR, {"generator": run.g.state_dict(),
+                                             "image_size": int(run.train.faces.shape[-1])})
         atomic_write_text(out / f"{GENERATOR}.sha256", f"{file_sha256(out / GENERATOR)}  {GENERATOR}\n")
     if run.distributed:
         dist.destroy_process_group()

@@ -1,0 +1,1 @@
+"""Anonymization methods: GANonymization (ours) and, beside it, the baselines of the evaluation."""

@@ -1,0 +1,111 @@
+"""Anonymization: the CLI on the bad-input corpus, pairs of a processed dataset, policies, precision, conversion."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from corpus import EXPECTED, build_corpus
+from ganonlib.anonymize.convert import convert_lightning_checkpoint
+from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files, anonymize_pairs
+from ganonlib.cli import main
+from ganonlib.config import PreprocessConfig
+from ganonlib.io import read_manifest
+from ganonlib.train.gan import load_checkpoint
+
+
+def test_cli_on_the_bad_input_corpus(tmp_path, generator_file, capsys):
+    root = build_corpus(tmp_path / "photos")
+    code = main(["anonymize", str(root), str(tmp_path / "out"), "--weights", str(generator_file),
+                 "--paste-back", "--device", "cpu"])
+    assert code == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    faces = sum(f for _, _, f in EXPECTED.values())
+    assert line.startswith(f"{len(EXPECTED)} files: {faces} faces found, {faces} anonymized, 0 skipped")
+    rows = read_manifest(tmp_path / "out" / "manifest.csv")
+    assert {r.source.split("/")[-1] for r in rows} == set(EXPECTED)
+    for name, (outcome, reason, n_faces) in EXPECTED.items():
+        got = [r for r in rows if r.source.endswith(name)]
+        if outcome == "error":
+            assert [r.reason.split(":")[0] for r in got] == [reason]
+        elif outcome == "skipped":  # no face: the paper's average face under the default policy
+            assert got[0].outcome == "ok" and got[0].reason.startswith("no_face: average face")
+        else:
+            assert sum(r.face >= 0 and r.outcome == "ok" for r in got) == n_faces
+    pasted = np.asarray(Image.open(tmp_path / "out" / "several_faces.png"))
+    original = np.asarray(Image.open(root / "several_faces.jpg"))
+    assert pasted.shape == original.shape and not np.array_equal(pasted, original)
+    assert (tmp_path / "out" / "several_faces_f1.png").is_file()
+
+
+@pytest.mark.parametrize("policy,written", [("skip", []), ("blur", ["blank.png"])])
+def test_no_face_policies_are_recorded(tmp_path, generator_file, policy, written):
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(tmp_path / "in" / "blank.png")
+    an = Anonymizer(AnonymizeConfig(weights=str(generator_file), no_face=policy, paste_back=True, device="cpu"))
+    summary = anonymize_files(tmp_path / "in", tmp_path / "out", an, progress=False)
+    assert summary["files_without_face"] == 1 and summary["no_face_policy"] == policy
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == written
+    assert f"policy {policy}" in read_manifest(tmp_path / "out" / "manifest.csv")[0].reason
+
+
+def test_pairs_of_a_processed_dataset(tmp_path, generator_file):
+    root = tmp_path / "processed"
+    (root / "landmarks" / "val").mkdir(parents=True)
+    rows = []
+    for i in range(3):
+        Image.fromarray((np.random.default_rng(i).random((256, 256)) > 0.99).astype(np.uint8) * 255).save(
+            root / "landmarks" / "val" / f"k{i}.png")
+        rows.append({"key": f"k{i}", "split": "val", "image": f"images/val/k{i}.png",
+                     "landmarks": f"landmarks/val/k{i}.png", "points": "", "source": "", "face": 0,
+                     "subject": "s", "label": "", "attributes": ""})
+    pd.DataFrame(rows).to_csv(root / "index.csv", index=False)
+    an = Anonymizer(AnonymizeConfig(weights=str(generator_file), batch_size=2, device="cpu"))
+    summary = anonymize_pairs(root, tmp_path / "ours", an, progress=False)
+    assert summary["pairs"] == 3 and summary["weights_sha256"]
+    index = pd.read_csv(tmp_path / "ours" / "index.csv")
+    assert list(index.key) == ["k0", "k1", "k2"]
+    assert np.asarray(Image.open(tmp_path / "ours" / index.image[0])).shape == (256, 256, 3)
+
+
+def test_train_and_inference_size_must_match(generator_file):
+    with pytest.raises(ValueError, match="same size"):
+        Anonymizer(AnonymizeConfig(weights=str(generator_file)), PreprocessConfig(image_size=512))
+
+
+def test_bf16_stays_close_to_fp32(generator_file):
+    marks = (np.random.default_rng(0).random((2, 256, 256)) > 0.98).astype(np.uint8) * 255
+    fp32 = Anonymizer(AnonymizeConfig(weights=str(generator_file), precision="fp32", device="cpu")).generate(marks)
+    bf16 = Anonymizer(AnonymizeConfig(weights=str(generator_file), precision="bf16", device="cpu")).generate(marks)
+    diff = np.abs(fp32.astype(int) - bf16.astype(int))
+    assert diff.mean() < 2.0 and np.percentile(diff, 99) < 12  # 8-bit levels
+
+
+def test_missing_weights_give_one_message(tmp_path, capsys):
+    (tmp_path / "in.png").write_bytes(b"")
+    assert main(["anonymize", str(tmp_path / "in.png"), str(tmp_path / "o"), "--weights", str(tmp_path / "no.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "GAN generator: weights not found" in err and "Traceback" not in err
+
+
+def test_convert_lightning_checkpoint(tmp_path, generator_file):
+    weights = load_checkpoint(generator_file)["generator"]
+    ckpt = {"epoch": 24, "state_dict": {**{f"generator.{k}": v for k, v in weights.items()},
+                                        "discriminator.model.0.weight": torch.zeros(1)}}
+    torch.save(ckpt, tmp_path / "published.ckpt")
+    digest = convert_lightning_checkpoint(tmp_path / "published.ckpt", tmp_path / "gen.pt", image_size=256)
+    assert (tmp_path / "gen.pt.sha256").read_text().split()[0] == digest
+    converted = load_checkpoint(tmp_path / "gen.pt")
+    assert converted["image_size"] == 256
+    assert all(torch.equal(converted["generator"][k], v) for k, v in weights.items())
+    torch.save({"state_dict": {"x": torch.zeros(1)}}, tmp_path / "other.ckpt")
+    with pytest.raises(ValueError, match="no 'generator"):
+        convert_lightning_checkpoint(tmp_path / "other.ckpt", tmp_path / "o.pt")
+    with pytest.raises(ValueError, match="sha256"):
+        convert_lightning_checkpoint(tmp_path / "published.ckpt", tmp_path / "o.pt", sha256="0" * 64)
+    # a tampered sidecar is caught when the generator is loaded
+    (tmp_path / "gen.pt.sha256").write_text("f" * 64 + "  gen.pt\n")
+    with pytest.raises(ValueError, match="sha256"):
+        Anonymizer(AnonymizeConfig(weights=str(tmp_path / "gen.pt")))
