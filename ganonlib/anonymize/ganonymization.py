@@ -144,8 +144,11 @@ def _blur(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigma)
 
 
-def _files(input_path: Path) -> Iterator[tuple[Path, Path]]:
-    """(file, path relative to the input root) for a single file or a tree."""
+def _files(input_path: Path | list[str] | list[Path]) -> Iterator[tuple[Path, Path]]:
+    """(file, path relative to the input root) for a single file, a tree, or a list of files (named by file name)."""
+    if isinstance(input_path, list):
+        yield from ((Path(p), Path(Path(p).name)) for p in input_path)
+        return
     for path in iter_images(input_path):
         yield path, (Path(path.name) if input_path.is_file() else path.relative_to(input_path))
 
@@ -227,11 +230,12 @@ def _anonymize_chunk(anonymizer: Anonymizer, items: list[_Photo], out_dir: Path)
     return rows
 
 
-def anonymize_files(input_path: str | Path, out_dir: str | Path, anonymizer: Anonymizer,
+def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: str | Path, anonymizer: Anonymizer,
                     progress: bool = True) -> dict:
-    """Anonymize a photo or a tree of photos into ``out_dir`` (mirrored); writes ``manifest.csv`` and returns the
-    counts of faces found, anonymized and skipped."""
-    input_path, out_dir = Path(input_path), Path(out_dir)
+    """Anonymize a photo, a tree of photos (mirrored) or a list of photos into ``out_dir``; writes ``manifest.csv``
+    and returns the counts of faces found, anonymized and skipped."""
+    input_path = input_path if isinstance(input_path, list) else Path(input_path)
+    out_dir = Path(out_dir)
     files = list(_files(input_path))
     rows: list[ManifestRow] = []
     chunk: list[_Photo] = []

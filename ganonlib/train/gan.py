@@ -106,10 +106,17 @@ class _Run:
         self.start_epoch = 0
         if cfg.resume and (self.out / CHECKPOINT).is_file():
             state = load_checkpoint(self.out / CHECKPOINT, self.device)
-            if _same_run(state.get("config", {}), asdict(cfg)):
+            if not _same_run(state.get("config", {}), asdict(cfg)):
+                self._say(f"{self.out / CHECKPOINT} was trained with other settings: training afresh")
+            elif int(state["epoch"]) + 1 >= cfg.epochs:
+                # a finished run asked to run again means its code or data changed: nothing to resume
+                self._say(f"{self.out / CHECKPOINT} holds a finished run: training afresh")
+            else:
                 self._restore(state)
-            elif self.rank == 0:
-                print(f"{self.out / CHECKPOINT} was trained with other settings: starting afresh")
+        if self.start_epoch == 0 and self.rank == 0:
+            (self.out / "losses.csv").unlink(missing_ok=True)
+            for old in (self.out / "samples").glob("epoch_*.png"):
+                old.unlink()
         g, d = self.g, self.d
         if self.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -119,6 +126,10 @@ class _Run:
             g, d = torch.compile(g), torch.compile(d)
         amp = torch.bfloat16 if cfg.bf16 and self.device.type == "cuda" else None
         self.model = Pix2Pix(g, d, self.opt_g, self.opt_d, cfg.lambda_l1, amp)
+
+    def _say(self, message: str) -> None:
+        if self.rank == 0:
+            print(message)
 
     def _restore(self, state: dict) -> None:
         self.g.load_state_dict(state["generator"])
