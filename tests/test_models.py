@@ -32,4 +32,4 @@ def test_training_steps_lower_the_loss_on_a_tiny_batch():
     first = model.step(landmarks, faces)
     for _ in range(3):
         last = model.step(landmarks, faces)
-    assert last.g_l1 < first.g_l1
+    assert float(last.g_l1) < float(first.g_l1)

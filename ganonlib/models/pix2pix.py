@@ -17,10 +17,15 @@ __all__ = ["Pix2Pix", "StepLosses", "make_optimizers"]
 
 @dataclass(frozen=True)
 class StepLosses:
-    g_total: float
-    g_gan: float
-    g_l1: float
-    d_total: float
+    """Detached 0-d tensors, left on the device: reading them forces a GPU sync, so callers do it rarely."""
+
+    g_total: torch.Tensor
+    g_gan: torch.Tensor
+    g_l1: torch.Tensor
+    d_total: torch.Tensor
+
+    def stacked(self) -> torch.Tensor:  # (4,)
+        return torch.stack([self.g_total, self.g_gan, self.g_l1, self.d_total]).float()
 
 
 def make_optimizers(generator: nn.Module, discriminator: nn.Module, lr: float = 2.0e-4,
@@ -73,5 +78,4 @@ class Pix2Pix:
             d_total = 0.5 * (d_real + d_fake)
         d_total.backward()
         self.opt_d.step()
-        return StepLosses(float(g_total.detach()), float(g_gan.detach()), float(g_l1.detach()),
-                          float(d_total.detach()))
+        return StepLosses(g_total.detach(), g_gan.detach(), g_l1.detach(), d_total.detach())

@@ -50,6 +50,7 @@ class GanTrainConfig:
     resume: bool = True
     max_steps_per_epoch: int = 0  # 0 = the whole split; tests and smoke runs use a few
     samples: int = 4  # pairs shown in each epoch's sample grid
+    max_seconds: float = 0.0  # 0 = no time budget; else stop after the epoch that exhausts it
 
 
 def _device(name: str) -> torch.device:
@@ -70,7 +71,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 
 # settings that may change between a killed run and its resumption without changing what is being trained
-_RESUMABLE = {"epochs", "device", "compile", "resume", "samples", "out_dir", "data_dir"}
+_RESUMABLE = {"epochs", "device", "compile", "resume", "samples", "out_dir", "data_dir", "max_seconds"}
 
 
 def _same_run(saved: dict, current: dict) -> bool:
@@ -93,6 +94,8 @@ class _Run:
         else:
             self.device = _device(cfg.device)
         self.rank = dist.get_rank() if self.distributed else 0
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
         self.out = Path(cfg.out_dir)
         _seed_all(cfg.seed + self.rank)
         self.train = PairDataset(cfg.data_dir, "train")
@@ -158,25 +161,25 @@ class _Run:
     def run_epoch(self, epoch: int) -> dict:
         self.g.train()
         self.d.train()
-        totals = np.zeros(4)
+        totals = torch.zeros(4, device=self.device)
         steps = images = 0
         start = time.perf_counter()
         loader = self._loader(epoch)
-        limit = self.cfg.max_steps_per_epoch or len(loader)
-        bar = tqdm(loader, total=min(limit, len(loader)), desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
-                   disable=self.rank != 0)
+        limit = min(self.cfg.max_steps_per_epoch or len(loader), len(loader))
+        bar = tqdm(loader, total=limit, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", disable=self.rank != 0)
         for landmarks, faces in bar:
             losses = self.model.step(self._to_device(landmarks), self._to_device(faces))
-            totals += (losses.g_total, losses.g_gan, losses.g_l1, losses.d_total)
+            totals += losses.stacked()
             steps += 1
             images += len(faces)
-            bar.set_postfix(g=f"{losses.g_total:.3f}", d=f"{losses.d_total:.3f}")
+            if steps % 20 == 0 or steps == limit:  # reading a loss syncs the GPU: only now and then
+                bar.set_postfix(g=f"{float(losses.g_total):.3f}", d=f"{float(losses.d_total):.3f}")
             if steps >= limit:
                 break
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        mean = totals / max(steps, 1)
+        mean = (totals / max(steps, 1)).tolist()
         return {"epoch": epoch + 1, "steps": steps, "g_total": mean[0], "g_gan": mean[1], "g_l1": mean[2],
                 "d_total": mean[3], "images_per_s": images * (dist.get_world_size() if self.distributed else 1)
                 / elapsed}
@@ -217,6 +220,7 @@ def train_gan(cfg: GanTrainConfig) -> dict:
     run = _Run(cfg)
     out = Path(cfg.out_dir)
     history = []
+    started = time.perf_counter()
     for epoch in range(run.start_epoch, cfg.epochs):
         stats = run.run_epoch(epoch)
         if run.rank == 0:
@@ -225,6 +229,8 @@ def train_gan(cfg: GanTrainConfig) -> dict:
             _append_loss_row(out / "losses.csv", stats)
             run.checkpoint(epoch)
         history.append(stats)
+        if cfg.max_seconds and time.perf_counter() - started >= cfg.max_seconds:
+            break
     if run.rank == 0:
         atomic_write_torch(out / GENERATOR, {"generator": run.g.state_dict(),
                                              "image_size": int(run.train.faces.shape[-1])})
