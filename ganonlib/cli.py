@@ -55,7 +55,8 @@ def _anonymize(args: argparse.Namespace) -> int:
     from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
 
     cfg = AnonymizeConfig(weights=args.weights, device=args.device, precision=args.precision,
-                          batch_size=args.batch_size, no_face=args.no_face, paste_back=args.paste_back)
+                          batch_size=args.batch_size, no_face=args.no_face, paste_back=args.paste_back,
+                          compile=args.compile)
     detection = {f.name: getattr(args, f.name) for f in fields(PreprocessConfig) if f.name not in _ANON_SKIP}
     # image_size 0: align faces at the size the generator was trained at
     anonymizer = Anonymizer(cfg, PreprocessConfig(image_size=0, **detection))
@@ -108,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "or blur (default: %(default)s)")
     anon.add_argument("--paste-back", action="store_true",
                       help="also write the whole photo with every face replaced (<name>.png)")
+    anon.add_argument("--compile", action="store_true",
+                      help="torch.compile the generator: faster on many photos, ~1 min to start")
     _add_preprocess_options(anon, skip=_ANON_SKIP)
     anon.set_defaults(run=_anonymize)
 

@@ -30,6 +30,10 @@ def test_parameter_defaults_match_params_yaml():
     for key, value in params["gan"].items():
         if key != "dataset":
             assert yaml.safe_load(gan[key]) == value, key
+    anon = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/04_anonymize.ipynb")).items()}
+    for key, value in params["anonymize"].items():
+        if key not in ("dataset", "methods"):
+            assert yaml.safe_load(anon[key]) == value, key
     sample = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/01_sample_data.ipynb")).items()}
     for key, value in params["sample"].items():
         assert yaml.safe_load(sample[key]) == value, key
@@ -53,3 +57,8 @@ def test_sample_and_preprocess_notebooks_run(tmp_path):
         pytest.skip("too few train pairs for the GAN notebook")
     run("03_train_gan.ipynb", data_dir="processed", out_dir="gan", epochs=1, batch_size=2, max_steps_per_epoch=1)
     assert (tmp_path / "gan" / "generator.pt").is_file() and (tmp_path / "gan" / "samples" / "epoch_001.png").is_file()
+    run("04_anonymize.ipynb", processed_dir="processed", out_dir="anon", weights="gan/generator.pt",
+        paste_back_photos=2)
+    anon = pd.read_csv(tmp_path / "anon" / "index.csv")
+    assert list(anon.key) == list(pairs.key) and all((tmp_path / "anon" / p).is_file() for p in anon.image)
+    assert len(list((tmp_path / "anon" / "photos").glob("*_f0.png"))) == min(2, pairs[pairs.split == "test"].source.nunique())

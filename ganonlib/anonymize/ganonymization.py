@@ -42,6 +42,7 @@ class AnonymizeConfig:
     no_face: str = "average"  # average (the paper's: generate from empty landmarks) | skip | blur
     paste_back: bool = False
     feather: float = 0.04  # blend edge, fraction of the face size
+    compile: bool = False  # torch.compile the generator: ~20 % faster on a CPU after ~45 s of compiling
 
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorUNet, int]:
@@ -80,6 +81,9 @@ class Anonymizer:
         wanted = "cuda" if cfg.device == "auto" and torch.cuda.is_available() else cfg.device
         self.device = torch.device("cpu" if wanted == "auto" else wanted)
         self.generator, self.image_size = load_generator(cfg.weights, self.device)
+        # NHWC is what oneDNN and cuDNN run fastest; on a CPU it is worth ~25 % at batch 1
+        self.generator = self.generator.to(memory_format=torch.channels_last)
+        self._forward = torch.compile(self.generator) if cfg.compile else self.generator
         self.dtype = _resolve_precision(cfg.precision, self.device)
         self.weights_sha256 = file_sha256(cfg.weights)
         preprocess = preprocess or PreprocessConfig(image_size=self.image_size)
@@ -102,11 +106,17 @@ class Anonymizer:
         """(N, S, S) uint8 landmark images -> (N, S, S, 3) uint8 faces, in batches of ``batch_size``."""
         out = []
         for start in range(0, len(landmarks), self.cfg.batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(landmarks[start:start + self.cfg.batch_size]))[:, None]
-            x = to_model_range(batch.to(self.device))
+            chunk = landmarks[start:start + self.cfg.batch_size]
+            if self.cfg.compile and len(chunk) < self.cfg.batch_size:
+                # one batch shape only: a compiled graph would otherwise recompile for every new size
+                chunk = np.concatenate([chunk, np.zeros((self.cfg.batch_size - len(chunk), *chunk.shape[1:]),
+                                                        chunk.dtype)])
+            batch = torch.from_numpy(np.ascontiguousarray(chunk))[:, None]
+            x = to_model_range(batch.to(self.device)).contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
-                y = self.generator(x)
-            out.append(from_model_range(y).permute(0, 2, 3, 1).cpu().numpy())
+                y = self._forward(x)
+            n = min(self.cfg.batch_size, len(landmarks) - start)
+            out.append(from_model_range(y[:n]).permute(0, 2, 3, 1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
 
     def average_face(self) -> np.ndarray:
@@ -115,11 +125,13 @@ class Anonymizer:
 
 
 def anonymize_pairs(processed_dir: str | Path, out_dir: str | Path, anonymizer: Anonymizer,
-                    progress: bool = True) -> dict:
-    """Anonymize every pair of a preprocessed dataset from its stored landmarks: ``<out>/<split>/<key>.png`` and an
-    ``index.csv`` linking each output to its original crop."""
+                    progress: bool = True, splits: tuple[str, ...] | None = None) -> dict:
+    """Anonymize the pairs of a preprocessed dataset (every split, or ``splits``) from their stored landmarks:
+    ``<out>/<split>/<key>.png`` and an ``index.csv`` linking each output to its original crop."""
     processed_dir, out_dir = Path(processed_dir), Path(out_dir)
     index = pd.read_csv(processed_dir / "index.csv", keep_default_na=False)
+    if splits is not None:
+        index = index[index.split.isin(splits)].reset_index(drop=True)
     rows = []
     steps = range(0, len(index), anonymizer.cfg.batch_size)
     for start in tqdm(steps, desc=f"anonymize {processed_dir.name}", disable=not progress):

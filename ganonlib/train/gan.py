@@ -50,7 +50,7 @@ class GanTrainConfig:
     resume: bool = True
     max_steps_per_epoch: int = 0  # 0 = the whole split; tests and smoke runs use a few
     samples: int = 4  # pairs shown in each epoch's sample grid
-    max_seconds: float = 0.0  # 0 = no time budget; else stop after the epoch that exhausts it
+    max_seconds: float = 0.0  # 0 = no time budget; else stop at the step that exhausts it
 
 
 def _device(name: str) -> torch.device:
@@ -158,7 +158,7 @@ class _Run:
         x = to_model_range(x.to(self.device, non_blocking=True))
         return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
 
-    def run_epoch(self, epoch: int) -> dict:
+    def run_epoch(self, epoch: int, deadline: float = float("inf")) -> dict:
         self.g.train()
         self.d.train()
         totals = torch.zeros(4, device=self.device)
@@ -174,7 +174,7 @@ class _Run:
             images += len(faces)
             if steps % 20 == 0 or steps == limit:  # reading a loss syncs the GPU: only now and then
                 bar.set_postfix(g=f"{float(losses.g_total):.3f}", d=f"{float(losses.d_total):.3f}")
-            if steps >= limit:
+            if steps >= limit or time.perf_counter() >= deadline:
                 break
         if self.device.type == "cuda":
             torch.cuda.synchronize()
@@ -220,16 +220,16 @@ def train_gan(cfg: GanTrainConfig) -> dict:
     run = _Run(cfg)
     out = Path(cfg.out_dir)
     history = []
-    started = time.perf_counter()
+    deadline = time.perf_counter() + cfg.max_seconds if cfg.max_seconds else float("inf")
     for epoch in range(run.start_epoch, cfg.epochs):
-        stats = run.run_epoch(epoch)
+        stats = run.run_epoch(epoch, deadline)
         if run.rank == 0:
             # grid and loss row first: a run killed before the checkpoint redoes the epoch and rewrites both
             run.sample_grid(epoch)
             _append_loss_row(out / "losses.csv", stats)
             run.checkpoint(epoch)
         history.append(stats)
-        if cfg.max_seconds and time.perf_counter() - started >= cfg.max_seconds:
+        if time.perf_counter() >= deadline:
             break
     if run.rank == 0:
         atomic_write_torch(out / GENERATOR, {"generator": run.g.state_dict(),
