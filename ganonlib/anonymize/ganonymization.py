@@ -176,7 +176,7 @@ class _Photo:
 
 
 def _extract(anonymizer: Anonymizer, path: Path, rel: Path) -> _Photo:
-    item = _Photo(path, rel, {"source": str(path), "sha256": file_sha256(path)})
+    item = _Photo(path, rel, {"source": str(path), "sha256": file_sha256(path) if path.is_file() else ""})
     try:
         item.image = read_image(path, anonymizer.preprocess.max_pixels, anonymizer.preprocess.min_side)
         item.faces = anonymizer.extractor(item.image)
