@@ -26,3 +26,18 @@ def test_cross_is_clipped_at_the_border():
 def test_unknown_style():
     with pytest.raises(ValueError):
         render_landmarks(np.zeros((1, 2)), 8, "blob")
+
+
+@pytest.mark.parametrize("style", ["cross", "point"])
+def test_torch_renderer_matches_numpy_pixel_for_pixel(style):
+    import torch
+
+    from ganonlib.faces.landmarks import render_landmarks_torch
+
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(-0.05, 1.05, size=(3, 478, 3)).astype(np.float32)
+    pts[0, :4, :2] = [[0.0, 0.0], [0.9999, 0.5], [1.0, 0.2], [0.5, -0.001]]  # borders and just outside
+    out = render_landmarks_torch(torch.from_numpy(pts), 64, style).numpy()
+    assert out.shape == (3, 1, 64, 64) and out.dtype == np.uint8
+    for i in range(3):
+        np.testing.assert_array_equal(out[i, 0], render_landmarks(pts[i], 64, style))

@@ -26,16 +26,19 @@ def pairs(tmp_path_factory) -> Path:
             arr = rng.integers(0, 256, shape, dtype=np.uint8) if kind == "images" else \
                 (rng.random(shape) > 0.99).astype(np.uint8) * 255
             Image.fromarray(arr).save(root / kind / split / f"p{i}.png")
+        (root / "points" / split).mkdir(parents=True, exist_ok=True)
+        np.save(root / "points" / split / f"p{i}.npy", rng.uniform(0.2, 0.8, (478, 3)).astype(np.float32))
         rows.append({"key": f"p{i}", "split": split, "image": f"images/{split}/p{i}.png",
-                     "landmarks": f"landmarks/{split}/p{i}.png", "points": "", "source": "", "face": 0,
+                     "landmarks": f"landmarks/{split}/p{i}.png", "points": f"points/{split}/p{i}.npy",
+                     "source": "", "face": 0,
                      "subject": "", "label": "", "attributes": ""})
     pd.DataFrame(rows).to_csv(root / "index.csv", index=False)
     return root
 
 
-def _cfg(data, out, epochs):
+def _cfg(data, out, epochs, **kw):
     return GanTrainConfig(data_dir=str(data), out_dir=str(out), epochs=epochs, batch_size=2, device="cpu",
-                          max_steps_per_epoch=1, samples=1, seed=3)
+                          max_steps_per_epoch=1, samples=1, seed=3, **kw)
 
 
 def test_training_writes_losses_grid_and_checkpoint(pairs, tmp_path):
@@ -82,3 +85,18 @@ def test_a_finished_run_is_not_resumed(pairs, tmp_path):
     assert list(pd.read_csv(tmp_path / "losses.csv").epoch) == [1]
     longer = train_gan(_cfg(pairs, tmp_path, 2))  # more epochs: continue where it stopped
     assert longer["resumed_from_epoch"] == 1 and list(pd.read_csv(tmp_path / "losses.csv").epoch) == [1, 2]
+
+
+def test_memory_mapped_cache_holds_the_decoded_faces(pairs, tmp_path):
+    from ganonlib.data.pairs import PairDataset
+
+    mapped = PairDataset(pairs, "train", cache_dir=tmp_path / "cache")
+    memory = PairDataset(pairs, "train")
+    assert isinstance(mapped.faces, np.memmap) and len(list((tmp_path / "cache").glob("*.npy"))) == 1
+    np.testing.assert_array_equal(np.asarray(mapped.faces), memory.faces)
+    points, face = mapped[1]
+    assert points.shape == (478, 2) and face.shape == (3, 256, 256) and face.dtype == torch.uint8
+    again = PairDataset(pairs, "train", cache_dir=tmp_path / "cache")  # reused, not rebuilt
+    assert again.faces.filename == mapped.faces.filename
+    summary = train_gan(_cfg(pairs, tmp_path / "run", 1, cache_dir=str(tmp_path / "cache"), num_workers=1))
+    assert summary["epochs_run"] == 1

@@ -1,45 +1,81 @@
-"""(landmarks, face) training pairs of a processed dataset, decoded once into uint8 tensors.
+"""(landmarks, face) training pairs of a processed dataset, in the form that keeps a GPU busy.
 
-Kept as uint8 in memory (a 512^2 pair is 1 MiB) and normalised on the device, so the loader never starves the GPU
-with per-step PNG decoding.
+Faces are decoded once into a uint8 array (N, 3, S, S) - in memory, or memory-mapped from ``cache_dir`` for datasets
+larger than RAM (CelebA at 512 px is ~130 GB) - so an epoch reads raw bytes instead of decoding PNGs. Landmarks
+travel as (478, 2) float32 points and are drawn on the device by
+:func:`ganonlib.faces.landmarks.render_landmarks_torch`, in the style the dataset was preprocessed with.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from joblib import Parallel, delayed
 from PIL import Image
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 
-__all__ = ["PairDataset", "to_model_range", "from_model_range"]
+__all__ = ["PairDataset", "from_model_range", "to_model_range"]
+
+
+def _decode(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB")).transpose(2, 0, 1)  # (3, S, S)
 
 
 class PairDataset(Dataset):
-    """Pairs of one split listed in ``<root>/index.csv``; items are ((1, H, W) uint8 landmarks, (3, H, W) uint8 face)."""
+    """Pairs of one split listed in ``<root>/index.csv``; items are ((478, 2) float32 points, (3, S, S) uint8 face)."""
 
-    def __init__(self, root: str | Path, split: str = "train", limit: int = 0) -> None:
+    def __init__(self, root: str | Path, split: str = "train", limit: int = 0, cache_dir: str | Path | None = None
+                 ) -> None:
         self.root = Path(root)
-        index = pd.read_csv(self.root / "index.csv")
+        index = pd.read_csv(self.root / "index.csv", keep_default_na=False)
         index = index[index.split == split].reset_index(drop=True)
         if limit:
             index = index.iloc[:limit]
         if index.empty:
             raise ValueError(f"no {split} pairs in {self.root / 'index.csv'}: run the preprocess stage first")
         self.keys = index.key.tolist()
-        self.landmarks = torch.from_numpy(np.stack([self._read(p, "L") for p in index.landmarks]))[:, None]
-        self.faces = torch.from_numpy(np.stack([self._read(p, "RGB") for p in index.image])).permute(0, 3, 1, 2)
+        summary = self.root / "summary.json"
+        settings = json.loads(summary.read_text()).get("settings", {}) if summary.is_file() else {}
+        self.landmarks_style = settings.get("landmarks_style", "cross")
+        self.points = torch.from_numpy(np.stack([np.load(self.root / p)[:, :2] for p in index.points]))
+        paths = [self.root / p for p in index.image]
+        self.faces = self._cached(paths, Path(cache_dir), split) if cache_dir else np.stack([_decode(p) for p in paths])
+        self.image_size = int(self.faces.shape[-1])
 
-    def _read(self, rel: str, mode: str) -> np.ndarray:
-        with Image.open(self.root / rel) as image:
-            return np.asarray(image.convert(mode))
+    def _cached(self, paths: list[Path], cache_dir: Path, split: str) -> np.ndarray:
+        """Memory-mapped faces, rebuilt (atomically) whenever a listed file changes."""
+        stamp = hashlib.sha256()
+        for path in paths:
+            st = path.stat()
+            stamp.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        target = cache_dir / f"{self.root.name}_{split}_{stamp.hexdigest()[:16]}.npy"
+        if not target.is_file():
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            first = _decode(paths[0])
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), *first.shape))
+
+            def fill(i: int) -> None:  # Pillow decodes without the GIL: threads suffice
+                array[i] = _decode(paths[i])
+
+            Parallel(n_jobs=-1, prefer="threads")(delayed(fill)(i) for i in tqdm(range(len(paths)), desc="cache"))
+            array.flush()
+            del array
+            os.replace(tmp, target)
+        return np.load(target, mmap_mode="r")
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.landmarks[i], self.faces[i]
+        return self.points[i], torch.from_numpy(np.array(self.faces[i]))  # a writable copy of one face
 
 
 def to_model_range(x: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FaceMesher", "N_LANDMARKS", "STYLES", "render_landmarks"]
+__all__ = ["FaceMesher", "N_LANDMARKS", "STYLES", "render_landmarks", "render_landmarks_torch"]
 
 N_LANDMARKS = 478  # 468 mesh points + 10 iris points (refine_landmarks)
 STYLES = ("cross", "point")
@@ -46,4 +46,26 @@ def render_landmarks(points: np.ndarray, size: int | tuple[int, int], style: str
         pix = (pix[:, None, :] + _CROSS[None]).reshape(-1, 2)
         pix = pix[(pix[:, 0] >= 0) & (pix[:, 0] < width) & (pix[:, 1] >= 0) & (pix[:, 1] < height)]
     canvas[pix[:, 1], pix[:, 0]] = 255
+    return canvas
+
+
+def render_landmarks_torch(points: "torch.Tensor", size: int, style: str = "cross") -> "torch.Tensor":
+    """Batched :func:`render_landmarks` on any device: (B, N, 2+) normalised points -> (B, 1, S, S) uint8.
+
+    Pixel for pixel the same image as the NumPy version, so pairs can be stored as 478 x 2 arrays and drawn where the
+    model runs instead of being decoded from PNG.
+    """
+    import torch
+
+    if style not in STYLES:
+        raise ValueError(f"unknown landmark style {style!r}; choose one of {STYLES}")
+    batch = points.shape[0]
+    pix = torch.floor(points[..., :2].double() * size).long()  # (B, N, 2), float64 like NumPy's floor
+    inside = ((pix >= 0) & (pix < size)).all(-1)  # out-of-frame centres dropped before the cross is drawn
+    offsets = torch.as_tensor(_CROSS if style == "cross" else _CROSS[:1], device=points.device)
+    pix = (pix[:, :, None, :] + offsets[None, None]).reshape(batch, -1, 2)
+    keep = inside.repeat_interleave(len(offsets), dim=1) & ((pix >= 0) & (pix < size)).all(-1)
+    b = torch.arange(batch, device=points.device)[:, None].expand_as(keep)
+    canvas = torch.zeros(batch, 1, size, size, dtype=torch.uint8, device=points.device)
+    canvas[b[keep], 0, pix[..., 1][keep], pix[..., 0][keep]] = 255
     return canvas

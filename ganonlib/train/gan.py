@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
 from ganonlib.data.pairs import PairDataset, from_model_range, to_model_range
+from ganonlib.faces.landmarks import render_landmarks_torch
 from ganonlib.io import atomic_write_image, atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.models.networks import define_D, define_G
 from ganonlib.models.pix2pix import Pix2Pix, make_optimizers
@@ -51,6 +52,8 @@ class GanTrainConfig:
     max_steps_per_epoch: int = 0  # 0 = the whole split; tests and smoke runs use a few
     samples: int = 4  # pairs shown in each epoch's sample grid
     max_seconds: float = 0.0  # 0 = no time budget; else stop at the step that exhausts it
+    num_workers: int = 0  # data loader processes (faces are read from memory or a memory map)
+    cache_dir: str = ""  # "" = decode faces into memory; else a folder for the memory-mapped face cache
 
 
 def _device(name: str) -> torch.device:
@@ -98,9 +101,10 @@ class _Run:
             torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
         self.out = Path(cfg.out_dir)
         _seed_all(cfg.seed + self.rank)
-        self.train = PairDataset(cfg.data_dir, "train")
+        self.train = PairDataset(cfg.data_dir, "train", cache_dir=cfg.cache_dir or None)
         val_split = "val" if (Path(cfg.data_dir) / "index.csv").read_text().count(",val,") else "train"
         self.preview = PairDataset(cfg.data_dir, val_split, limit=cfg.samples)
+        self.size, self.style = self.train.image_size, self.train.landmarks_style
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.g = define_G().to(self.device, memory_format=fmt)
         self.d = define_D().to(self.device, memory_format=fmt)
@@ -152,11 +156,16 @@ class _Run:
         else:
             sampler = RandomSampler(self.train, generator=generator)
         return DataLoader(self.train, batch_size=self.cfg.batch_size, sampler=sampler, drop_last=False,
+                          num_workers=self.cfg.num_workers, persistent_workers=False,
                           pin_memory=self.device.type == "cuda")
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = to_model_range(x.to(self.device, non_blocking=True))
         return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
+
+    def _marks(self, points: torch.Tensor) -> torch.Tensor:
+        """(B, 478, 2) points -> (B, 1, S, S) uint8 landmark images, drawn on the device."""
+        return render_landmarks_torch(points.to(self.device, non_blocking=True), self.size, self.style)
 
     def run_epoch(self, epoch: int, deadline: float = float("inf")) -> dict:
         self.g.train()
@@ -167,8 +176,8 @@ class _Run:
         loader = self._loader(epoch)
         limit = min(self.cfg.max_steps_per_epoch or len(loader), len(loader))
         bar = tqdm(loader, total=limit, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", disable=self.rank != 0)
-        for landmarks, faces in bar:
-            losses = self.model.step(self._to_device(landmarks), self._to_device(faces))
+        for points, faces in bar:
+            losses = self.model.step(self._to_device(self._marks(points)), self._to_device(faces))
             totals += losses.stacked()
             steps += 1
             images += len(faces)
@@ -187,9 +196,10 @@ class _Run:
     @torch.inference_mode()
     def sample_grid(self, epoch: int) -> None:
         self.g.eval()
-        marks = self._to_device(self.preview.landmarks)
-        fake = from_model_range(self.g(marks)).cpu()
-        rows = [torch.cat([self.preview.landmarks[i].expand(3, -1, -1), self.preview.faces[i], fake[i]], 2)
+        marks = self._marks(self.preview.points)
+        fake = from_model_range(self.g(self._to_device(marks))).cpu()
+        faces = torch.from_numpy(np.asarray(self.preview.faces))
+        rows = [torch.cat([marks[i].cpu().expand(3, -1, -1), faces[i], fake[i]], 2)
                 for i in range(len(fake))]  # landmarks | real | generated
         grid = torch.cat(rows, 1).permute(1, 2, 0).numpy()
         atomic_write_image(self.out / "samples" / f"epoch_{epoch + 1:03d}.png", grid)
@@ -232,8 +242,7 @@ def train_gan(cfg: GanTrainConfig) -> dict:
         if time.perf_counter() >= deadline:
             break
     if run.rank == 0:
-        atomic_write_torch(out / GENERATOR, {"generator": run.g.state_dict(),
-                                             "image_size": int(run.train.faces.shape[-1])})
+        atomic_write_torch(out / GENERATOR, {"generator": run.g.state_dict(), "image_size": run.size})
         atomic_write_text(out / f"{GENERATOR}.sha256", f"{file_sha256(out / GENERATOR)}  {GENERATOR}\n")
     if run.distributed:
         dist.destroy_process_group()
