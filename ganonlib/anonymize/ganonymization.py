@@ -7,9 +7,10 @@ mirrored), writes the aligned anonymized crops and, with ``paste_back``, the who
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -187,18 +188,18 @@ def _extract(anonymizer: Anonymizer, path: Path, rel: Path) -> _Photo:
     return item
 
 
-def _write_photo(anonymizer: Anonymizer, item: _Photo, generated: dict[int, np.ndarray], out_dir: Path
-                 ) -> list[ManifestRow]:
+def _write_photo(anonymizer: Anonymizer, item: _Photo, generated: dict[int, np.ndarray], out_dir: Path,
+                 write: Callable[[Path, np.ndarray], object]) -> list[ManifestRow]:
     """Write one photo's crops (and pasted photo) from its generated faces, applying the no-face policy."""
     cfg, base, rel = anonymizer.cfg, item.base, item.rel
     name = f"{rel.parent / rel.stem}"
     if not item.faces:
         if cfg.no_face == "average":
-            atomic_write_image(out_dir / f"{name}_f0.png", anonymizer.average_face())
+            write(out_dir / f"{name}_f0.png", anonymizer.average_face())
             return [ManifestRow(outcome="ok", reason="no_face: average face written (policy average)",
                                 outputs=f"{name}_f0.png", **base)]
         if cfg.no_face == "blur" and cfg.paste_back:
-            atomic_write_image(out_dir / f"{name}.png", _blur(item.image))
+            write(out_dir / f"{name}.png", _blur(item.image))
             return [ManifestRow(outcome="ok", reason="no_face: whole photo blurred (policy blur)",
                                 outputs=f"{name}.png", **base)]
         return [ManifestRow(outcome="skipped", reason=f"no_face: nothing written (policy {cfg.no_face})", **base)]
@@ -214,19 +215,20 @@ def _write_photo(anonymizer: Anonymizer, item: _Photo, generated: dict[int, np.n
             rows.append(ManifestRow(outcome="skipped", reason="no_mesh: face left unchanged (policy skip)",
                                     face=face.index, score=face.detection.score, **base))
             continue
-        atomic_write_image(out_dir / crop, new)
+        write(out_dir / crop, new)
         if cfg.paste_back:
             result = paste_back(result, new, face.aligned, face_mask(face.points, face.aligned, cfg.feather))
         rows.append(ManifestRow(outcome="ok", reason=reason, outputs=crop, face=face.index,
                                 score=face.detection.score, **base))
     if cfg.paste_back:
-        atomic_write_image(out_dir / f"{name}.png", result)
+        write(out_dir / f"{name}.png", result)
         rows.insert(0, ManifestRow(outcome="ok", reason="photo with every face replaced", outputs=f"{name}.png",
                                    **base))
     return rows
 
 
-def _anonymize_chunk(anonymizer: Anonymizer, items: list[_Photo], out_dir: Path) -> list[ManifestRow]:
+def _anonymize_chunk(anonymizer: Anonymizer, items: list[_Photo], out_dir: Path,
+                     write: Callable[[Path, np.ndarray], object]) -> list[ManifestRow]:
     """Generate the faces of several photos in shared batches, then write each photo."""
     empty = np.zeros((anonymizer.image_size, anonymizer.image_size), np.uint8)
     wanted = [(i, f) for i, item in enumerate(items) for f in item.faces or []
@@ -238,7 +240,7 @@ def _anonymize_chunk(anonymizer: Anonymizer, items: list[_Photo], out_dir: Path)
     rows = []
     for i, item in enumerate(items):
         rows.extend(item.rows if item.rows is not None else _write_photo(anonymizer, item, generated.get(i, {}),
-                                                                           out_dir))
+                                                                           out_dir, write))
     return rows
 
 
@@ -251,11 +253,20 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
     files = list(_files(input_path))
     rows: list[ManifestRow] = []
     chunk: list[_Photo] = []
-    for n, (path, rel) in enumerate(tqdm(files, desc="anonymize", disable=not progress), start=1):
-        chunk.append(_extract(anonymizer, path, rel))
-        if sum(len(p.faces or []) for p in chunk) >= anonymizer.cfg.batch_size or n == len(files):
-            rows.extend(_anonymize_chunk(anonymizer, chunk, out_dir))
-            chunk = []
+    # PNG encoding runs in Pillow's C code without the GIL: one writer thread overlaps it with the next faces
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = []
+
+        def write(path: Path, image: np.ndarray) -> None:
+            pending.append(pool.submit(atomic_write_image, path, image))
+
+        for n, (path, rel) in enumerate(tqdm(files, desc="anonymize", disable=not progress), start=1):
+            chunk.append(_extract(anonymizer, path, rel))
+            if sum(len(p.faces or []) for p in chunk) >= anonymizer.cfg.batch_size or n == len(files):
+                rows.extend(_anonymize_chunk(anonymizer, chunk, out_dir, write))
+                chunk = []
+        for done in pending:
+            done.result()  # a failed write is an error of the run, not of one photo
     write_manifest(out_dir / "manifest.csv", rows)
     faces = [r for r in rows if r.face >= 0]
     summary = {"files": len(files), "faces_found": len(faces),
