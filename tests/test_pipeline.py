@@ -32,7 +32,7 @@ def test_parameter_defaults_match_params_yaml():
             assert yaml.safe_load(gan[key]) == value, key
     anon = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/04_anonymize.ipynb")).items()}
     for key, value in params["anonymize"].items():
-        if key not in ("dataset", "methods"):
+        if key not in ("dataset", "baselines", "external"):
             assert yaml.safe_load(anon[key]) == value, key
     sample = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/01_sample_data.ipynb")).items()}
     for key, value in params["sample"].items():
@@ -62,3 +62,7 @@ def test_sample_and_preprocess_notebooks_run(tmp_path):
     anon = pd.read_csv(tmp_path / "anon" / "index.csv")
     assert list(anon.key) == list(pairs.key) and all((tmp_path / "anon" / p).is_file() for p in anon.image)
     assert len(list((tmp_path / "anon" / "photos").glob("*_f0.png"))) == min(2, pairs[pairs.split == "test"].source.nunique())
+    run("04_anonymize.ipynb", method="blur9", processed_dir="processed", out_dir="blur9")
+    assert list(pd.read_csv(tmp_path / "blur9" / "index.csv").key) == list(pairs.key)
+    run("04_anonymize.ipynb", method="ciagan", processed_dir="processed", out_dir="ciagan", external_dir="none")
+    assert json.loads((tmp_path / "ciagan" / "summary.json").read_text())["provided"] is False

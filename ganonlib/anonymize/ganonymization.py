@@ -14,10 +14,10 @@ from typing import Callable, Iterator
 
 import cv2
 import numpy as np
-import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from ganonlib.anonymize.datasets import finish_method, output_row, pair_index
 from ganonlib.anonymize.paste import face_mask, paste_back
 from ganonlib.config import PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
@@ -130,26 +130,20 @@ def anonymize_pairs(processed_dir: str | Path, out_dir: str | Path, anonymizer: 
     """Anonymize the pairs of a preprocessed dataset (every split, or ``splits``) from their stored landmarks:
     ``<out>/<split>/<key>.png`` and an ``index.csv`` linking each output to its original crop."""
     processed_dir, out_dir = Path(processed_dir), Path(out_dir)
-    index = pd.read_csv(processed_dir / "index.csv", keep_default_na=False)
-    if splits is not None:
-        index = index[index.split.isin(splits)].reset_index(drop=True)
+    index = pair_index(processed_dir, splits)
     rows = []
     steps = range(0, len(index), anonymizer.cfg.batch_size)
     for start in tqdm(steps, desc=f"anonymize {processed_dir.name}", disable=not progress):
         chunk = index.iloc[start:start + anonymizer.cfg.batch_size]
         marks = np.stack([cv2.imread(str(processed_dir / p), cv2.IMREAD_GRAYSCALE) for p in chunk.landmarks])
         for entry, face in zip(chunk.itertuples(), anonymizer.generate(marks)):
-            rel = f"{entry.split}/{entry.key}.png"
-            atomic_write_image(out_dir / rel, face)
-            rows.append({"key": entry.key, "split": entry.split, "image": rel,
-                         "original": str(processed_dir / entry.image), "subject": entry.subject,
-                         "label": entry.label, "attributes": entry.attributes})
-    atomic_write_text(out_dir / "index.csv", pd.DataFrame(rows).to_csv(index=False))
-    summary = {"method": "ours", "pairs": len(rows), "image_size": anonymizer.image_size,
-               "weights_sha256": anonymizer.weights_sha256, "precision": str(anonymizer.dtype or torch.float32),
-               "device": str(anonymizer.device)}
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    return summary
+            row = output_row(entry, processed_dir)
+            atomic_write_image(out_dir / row["image"], face)
+            rows.append(row)
+    return finish_method(out_dir, rows, {
+        "method": "ours", "provided": True, "pairs": len(rows), "image_size": anonymizer.image_size,
+        "weights_sha256": anonymizer.weights_sha256, "precision": str(anonymizer.dtype or torch.float32),
+        "device": str(anonymizer.device)})
 
 
 def _blur(image: np.ndarray) -> np.ndarray:
