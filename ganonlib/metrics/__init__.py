@@ -1,0 +1,1 @@
+"""Evaluation metrics of the paper (section 4) and beyond it."""
