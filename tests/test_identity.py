@@ -64,3 +64,33 @@ def test_real_faces_same_image_near_zero_other_person_far(tmp_path, monkeypatch)
     assert cosine_distances(same, same)[0] < 1e-6
     assert cosine_distances(same, stranger)[0] > cosine_distances(same, twin)[0] > 0.0
     assert cosine_distances(same, stranger)[0] > rec.threshold  # a different person is not verified
+
+
+def test_training_leakage_counts_generated_faces_near_a_training_face():
+    from ganonlib.metrics.evaluate_identity import training_leakage
+
+    class Fixed:
+        threshold = 0.07
+
+    train = np.array([[1.0, 0.0], [0.0, 1.0]])
+    generated = np.array([[1.0, 0.01], [1.0, 1.0], [0.02, 1.0]])  # near a, between both, near b
+    assert training_leakage(Fixed(), generated, train) == pytest.approx(2 / 3)
+
+
+def test_table1_puts_paper_values_beside_the_kit(tmp_path):
+    from ganonlib.report.tables import table1, write_table
+
+    result = {"methods": {"original": {"provided": True, "n": 5, "mean": 0.0, "share_above_0.3": 0.0, "rank1": 1.0,
+                                       "verification_rate": 1.0},
+                          "ours": {"provided": True, "n": 5, "mean": 0.8, "share_above_0.3": 0.9, "rank1": 0.2,
+                                   "verification_rate": 0.0, "nme_mean": 0.05},
+                          "ciagan": {"provided": False}}}
+    table = table1(result)
+    assert list(table.Method) == ["Original", "Ours", "DeepPrivacy2", "CIAGAN", "Pixel 8x8", "Pixel 16x16",
+                                  "Blur 9x9", "Blur 17x17"]
+    ours = table.set_index("Method").loc["Ours"]
+    assert ours.Kit == "0.8000" and ours.Paper == "0.7145" and ours.Difference == "+0.0855" and ours.NME == "0.050"
+    assert table.set_index("Method").loc["CIAGAN"].Kit == "not provided"
+    assert table.set_index("Method").loc["Blur 9x9"].Paper == "0.0102"
+    md, tex = write_table(table, tmp_path / "t1", "Table 1")
+    assert "| Ours" in md.read_text() and "0.7145" in md.read_text() and "\\begin{table}" in tex.read_text()

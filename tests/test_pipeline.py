@@ -34,6 +34,9 @@ def test_parameter_defaults_match_params_yaml():
     for key, value in params["anonymize"].items():
         if key not in ("dataset", "baselines", "external"):
             assert yaml.safe_load(anon[key]) == value, key
+    ident = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/10_eval_identity.ipynb")).items()}
+    for key, value in params["eval_identity"].items():
+        assert yaml.safe_load(ident[key]) == value, key
     sample = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/01_sample_data.ipynb")).items()}
     for key, value in params["sample"].items():
         assert yaml.safe_load(sample[key]) == value, key
@@ -66,3 +69,13 @@ def test_sample_and_preprocess_notebooks_run(tmp_path):
     assert list(pd.read_csv(tmp_path / "blur9" / "index.csv").key) == list(pairs.key)
     run("04_anonymize.ipynb", method="ciagan", processed_dir="processed", out_dir="ciagan", external_dir="none")
     assert json.loads((tmp_path / "ciagan" / "summary.json").read_text())["provided"] is False
+    for method in ("ours", "blur9", "ciagan"):
+        (tmp_path / "data" / "anonymized" / "s").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / "anonymized" / "s" / method).symlink_to(tmp_path / ("anon" if method == "ours" else method))
+    (tmp_path / "data" / "processed").mkdir(parents=True)
+    (tmp_path / "data" / "processed" / "s").symlink_to(tmp_path / "processed")
+    run("10_eval_identity.ipynb", dataset="s", gan_train_dataset="s", methods=["ours", "blur9", "ciagan"])
+    identity = json.loads((tmp_path / "reports" / "metrics" / "identity.json").read_text())
+    assert identity["recognizer"] == "Dlib" and identity["methods"]["ciagan"]["provided"] is False
+    assert identity["methods"]["blur9"]["n"] == (pairs.split == "test").sum()
+    assert "Blur 9x9" in (tmp_path / "reports" / "tables" / "table1_identity.md").read_text()

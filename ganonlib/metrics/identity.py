@@ -70,10 +70,10 @@ class Recognizer:
 
 
 def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise 1 - cos(a_i, b_i) of two (N, D) arrays."""
+    """Row-wise 1 - cos(a_i, b_i) of two (N, D) arrays, in [0, 2] (rounding never makes it negative)."""
     a = a / np.linalg.norm(a, axis=1, keepdims=True)
     b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return 1.0 - np.sum(a * b, axis=1)
+    return np.clip(1.0 - np.sum(a * b, axis=1), 0.0, 2.0)
 
 
 def rank1_rate(queries: np.ndarray, query_subjects: list[str], gallery: np.ndarray,

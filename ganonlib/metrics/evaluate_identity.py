@@ -1,0 +1,118 @@
+"""Table 1 and beyond: every anonymization method of a dataset against the original crops.
+
+Per image: cosine distance original vs anonymized, nearest original identity (rank-1), landmark NME and whether a
+mesh is found in the output. Per method: the summaries of :mod:`ganonlib.metrics.identity`, rank-1 identification
+against the gallery of all originals, and NME. For the GAN: training-identity leakage, the share of generated faces
+whose nearest training identity is within the recognizer's threshold.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ganonlib.faces.landmarks import FaceMesher
+from ganonlib.io import read_image
+from ganonlib.metrics.identity import PAPER_THRESHOLD, Recognizer, cosine_distances, rank1_rate, summarize_distances
+from ganonlib.metrics.landmarks import normalized_mean_error
+
+__all__ = ["evaluate_identity", "training_leakage"]
+
+
+def _embed_paths(recognizer: Recognizer, paths: list[str], desc: str, progress: bool) -> np.ndarray:
+    return recognizer.embed([read_image(p, min_side=1) for p in tqdm(paths, desc=desc, disable=not progress)])
+
+
+def training_leakage(recognizer: Recognizer, generated: np.ndarray, train_embeddings: np.ndarray) -> float:
+    """Share of generated faces whose nearest training face (cosine) is within the recognizer's threshold: the
+    generator gave back a face verified as one of its training people."""
+    g = generated / np.linalg.norm(generated, axis=1, keepdims=True)
+    t = train_embeddings / np.linalg.norm(train_embeddings, axis=1, keepdims=True)
+    nearest = 1.0 - (g @ t.T).max(axis=1)
+    return float(np.mean(nearest <= recognizer.threshold))
+
+
+def evaluate_identity(processed_dir: str | Path, anonymized_dir: str | Path, methods: list[str],
+                      recognizer: Recognizer, split: str = "test", gan_train_dir: str | Path | None = None,
+                      leakage_train_sample: int = 50, seed: int = 0, progress: bool = True
+                      ) -> tuple[pd.DataFrame, dict]:
+    """Evaluate ``methods`` (sub-folders of ``anonymized_dir``) on the ``split`` crops of ``processed_dir``;
+    ``gan_train_dir`` is the processed dataset the GAN was trained on (default: this one).
+
+    Returns the per-image table and the summary that goes to ``identity.json``; ``original`` (each crop against
+    itself) is the sanity row of Table 1."""
+    processed_dir, anonymized_dir = Path(processed_dir), Path(anonymized_dir)
+    pairs = pd.read_csv(processed_dir / "index.csv", keep_default_na=False)
+    evaluated = pairs[pairs.split == split].reset_index(drop=True)
+    if evaluated.empty:
+        raise ValueError(f"no {split} pairs in {processed_dir}: nothing to evaluate")
+    originals = _embed_paths(recognizer, [str(processed_dir / p) for p in evaluated.image], "originals", progress)
+    subjects = [str(s) if s != "" else k for s, k in zip(evaluated.subject, evaluated.key)]
+    points = {k: np.load(processed_dir / p) for k, p in zip(evaluated.key, evaluated.points)}
+    position = {k: i for i, k in enumerate(evaluated.key)}
+    mesher = FaceMesher()
+    rows = []
+    summary = {"original": {"provided": True, **summarize_distances(cosine_distances(originals, originals),
+                                                                     recognizer.threshold),
+                            "rank1": rank1_rate(originals, subjects, originals, subjects)}}
+    for method in methods:
+        folder = anonymized_dir / method
+        info = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").is_file() else {}
+        if not info.get("provided", False):
+            summary[method] = {"provided": False, "note": info.get("note", f"{folder} not found")}
+            continue
+        index = pd.read_csv(folder / "index.csv", keep_default_na=False)
+        index = index[index.split == split]
+        index = index[index.key.isin(position)].reset_index(drop=True)
+        if index.empty:
+            summary[method] = {"provided": True, "n": 0, "note": f"no {split} outputs"}
+            continue
+        images = [read_image(folder / p, min_side=1) for p in index.image]
+        anon = recognizer.embed(images)
+        own = originals[[position[k] for k in index.key]]
+        distances = cosine_distances(own, anon)
+        method_subjects = [subjects[position[k]] for k in index.key]
+        nme, meshed = [], []
+        for key, image in zip(index.key, images):
+            found = mesher(image)
+            meshed.append(found is not None)
+            nme.append(normalized_mean_error(points[key], found) if found is not None else np.nan)
+        for key, d, m, n in zip(index.key, distances, meshed, nme):
+            rows.append({"method": method, "key": key, "subject": subjects[position[key]], "cosine_distance": d,
+                         "mesh_found": m, "nme": n})
+        summary[method] = {"provided": True, **summarize_distances(distances, recognizer.threshold),
+                           "rank1": rank1_rate(anon, method_subjects, originals, subjects),
+                           "nme_mean": float(np.nanmean(nme)) if any(meshed) else None,
+                           "no_mesh_share": float(1.0 - np.mean(meshed))}
+        if method == "ours":
+            train_dir = Path(gan_train_dir) if gan_train_dir else processed_dir
+            summary[method]["leakage"] = _leakage(recognizer, train_dir, folder if train_dir == processed_dir
+                                                  else None, anon, leakage_train_sample, seed, progress)
+    result = {"recognizer": recognizer.name, "recognizer_threshold": recognizer.threshold,
+              "paper_threshold": PAPER_THRESHOLD, "split": split, "n_originals": len(evaluated),
+              "n_identities": len(set(subjects)), "methods": summary}
+    return pd.DataFrame(rows), result
+
+
+def _leakage(recognizer: Recognizer, train_dir: Path, ours_dir: Path | None, evaluated_generated: np.ndarray,
+             sample: int, seed: int, progress: bool) -> dict:
+    """Leakage of the GAN trained on ``train_dir``'s train split: on the evaluated outputs and, where the GAN's own
+    training faces were anonymized too (``ours_dir``), on a sample of them."""
+    pairs = pd.read_csv(train_dir / "index.csv", keep_default_na=False)
+    train = pairs[pairs.split == "train"].reset_index(drop=True)
+    if train.empty:
+        return {"note": f"no train split in {train_dir}: leakage not measured"}
+    train_emb = _embed_paths(recognizer, [str(train_dir / p) for p in train.image], "train originals", progress)
+    result = {"evaluated": training_leakage(recognizer, evaluated_generated, train_emb),
+              "train_identities": int(train.subject.nunique())}
+    ours = pd.read_csv(ours_dir / "index.csv", keep_default_na=False) if ours_dir else pd.DataFrame()
+    ours_train = ours[ours.split == "train"] if len(ours) else ours
+    if len(ours_train):
+        picked = ours_train.sample(n=min(sample, len(ours_train)), random_state=seed)
+        regenerated = _embed_paths(recognizer, [str(ours_dir / p) for p in picked.image], "train generated", progress)
+        result["training_sample"] = training_leakage(recognizer, regenerated, train_emb)
+        result["training_sample_n"] = len(picked)
+    return result

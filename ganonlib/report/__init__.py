@@ -1,0 +1,1 @@
+"""Paper tables and figures, regenerated beside the published values."""
