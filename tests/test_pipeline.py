@@ -79,3 +79,5 @@ def test_sample_and_preprocess_notebooks_run(tmp_path):
     assert identity["recognizer"] == "Dlib" and identity["methods"]["ciagan"]["provided"] is False
     assert identity["methods"]["blur9"]["n"] == (pairs.split == "test").sum()
     assert "Blur 9x9" in (tmp_path / "reports" / "tables" / "table1_identity.md").read_text()
+    per_image = pd.read_csv(tmp_path / "reports" / "identity" / "per_image.csv")
+    assert set(per_image.method) == {"ours", "blur9"} and set(per_image.recognizer) == {"Dlib"}

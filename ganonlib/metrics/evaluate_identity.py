@@ -82,7 +82,7 @@ def evaluate_identity(processed_dir: str | Path, anonymized_dir: str | Path, met
             nme.append(normalized_mean_error(points[key], found) if found is not None else np.nan)
         for key, d, m, n in zip(index.key, distances, meshed, nme):
             rows.append({"method": method, "key": key, "subject": subjects[position[key]], "cosine_distance": d,
-                         "mesh_found": m, "nme": n})
+                         "recognizer": recognizer.name, "mesh_found": m, "nme": n})
         summary[method] = {"provided": True, **summarize_distances(distances, recognizer.threshold),
                            "rank1": rank1_rate(anon, method_subjects, originals, subjects),
                            "nme_mean": float(np.nanmean(nme)) if any(meshed) else None,
