@@ -31,7 +31,7 @@ bench: install
 
 # Refresh the full lock after changing requirements.txt on purpose.
 lock:
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^facenet-pytorch==' > requirements-lock.txt
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i -E '^(facenet-pytorch|fer)==' > requirements-lock.txt
 
 clean:
 	rm -rf data/sample data/processed reports
