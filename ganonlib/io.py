@@ -23,6 +23,7 @@ __all__ = [
     "ImageReadError",
     "ManifestRow",
     "atomic_write_bytes",
+    "atomic_write_csv",
     "atomic_write_image",
     "atomic_write_npy",
     "atomic_write_text",
@@ -189,13 +190,17 @@ class ManifestRow:
 MANIFEST_FIELDS = [f.name for f in fields(ManifestRow)]
 
 
-def write_manifest(path: str | os.PathLike, rows: Iterable[ManifestRow]) -> Path:
+def atomic_write_csv(path: str | os.PathLike, rows: Iterable[dict], fieldnames: list[str]) -> Path:
+    """Rows of dicts as CSV with a header, through :func:`atomic_write_text`."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
     writer.writeheader()
-    for row in rows:
-        writer.writerow(asdict(row))
+    writer.writerows(rows)
     return atomic_write_text(path, buffer.getvalue())
+
+
+def write_manifest(path: str | os.PathLike, rows: Iterable[ManifestRow]) -> Path:
+    return atomic_write_csv(path, (asdict(row) for row in rows), MANIFEST_FIELDS)
 
 
 def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:

@@ -6,8 +6,6 @@ stages to train on for a few minutes on a CPU; the landmarks are extracted from 
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
 from ganonlib.config import SampleConfig
-from ganonlib.io import atomic_write_image, atomic_write_text
+from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_text
 
 __all__ = ["PHOTOS", "augment", "build_sample", "load_photo"]
 
@@ -91,11 +89,7 @@ def build_sample(cfg: SampleConfig) -> dict:
     for stale in (out / "images").glob("*.png"):
         if stale not in wanted:
             stale.unlink()
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "index.csv", buffer.getvalue())
+    atomic_write_csv(out / "index.csv", rows, list(rows[0]))
     atomic_write_text(out / "PROVENANCE.md", _provenance(cfg, rows))
     return {"images": len(rows), "photos": len(PHOTOS),
             "per_split": {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")}}

@@ -3,8 +3,6 @@ AdamW 3e-4 / wd 1e-3, ReduceLROnPlateau (patience 3) on the validation loss, ear
 ImageNet normalisation, seeded, best checkpoint kept (loadable with ``weights_only=True``)."""
 from __future__ import annotations
 
-import csv
-import io
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,7 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from ganonlib.io import atomic_write_text, atomic_write_torch, read_image
+from ganonlib.io import atomic_write_csv, atomic_write_torch, read_image
 from ganonlib.models.classifier import build_classifier
 
 __all__ = ["ClassifierConfig", "ImageLabels", "class_weights", "predict", "train_classifier"]
@@ -129,7 +127,7 @@ def train_classifier(train: ImageLabels, val: ImageLabels, n_classes: int, cfg: 
                                                      "n_classes": n_classes, "epoch": epoch + 1})
         elif epoch - best_epoch >= cfg.early_stopping:
             break
-    _write_history(out_dir / "history.csv", history)
+    atomic_write_csv(out_dir / "history.csv", history, list(history[0]))
     model.load_state_dict(torch.load(out_dir / "best.pt", map_location=dev, weights_only=True)["model"])
     return model, {"best_epoch": best_epoch + 1, "best_val_loss": best, "epochs_run": len(history),
                    "backbone_weights": origin, "config": asdict(cfg)}
@@ -147,9 +145,3 @@ def _evaluate(model: nn.Module, data: ImageLabels, criterion: nn.Module, cfg: Cl
     return total / max(seen, 1)
 
 
-def _write_history(path: Path, rows: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())

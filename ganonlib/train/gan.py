@@ -8,7 +8,6 @@ and a resumed run reaches the same state as an uninterrupted one (per-epoch shuf
 from __future__ import annotations
 
 import csv
-import io
 import os
 import random
 import time
@@ -23,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ganonlib.data.pairs import PairDataset, from_model_range, to_model_range
 from ganonlib.faces.landmarks import render_landmarks_torch
-from ganonlib.io import atomic_write_image, atomic_write_text, atomic_write_torch, file_sha256
+from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.models.networks import define_D, define_G
 from ganonlib.models.pix2pix import Pix2Pix, make_optimizers
 
@@ -217,11 +216,7 @@ def _append_loss_row(path: Path, row: dict) -> None:
     rows = list(csv.DictReader(path.open())) if path.is_file() else []
     rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: (f"{v:.6f}" if isinstance(v, float) else v)
                                                                     for k, v in row.items()}]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    atomic_write_csv(path, rows, list(row))
 
 
 def train_gan(cfg: GanTrainConfig) -> dict:
