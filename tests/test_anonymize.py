@@ -1,5 +1,4 @@
 """Anonymization: the CLI on the bad-input corpus, pairs of a processed dataset, policies, precision, conversion."""
-import json
 
 import numpy as np
 import pandas as pd

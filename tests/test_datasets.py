@@ -1,7 +1,6 @@
 """Loaders on tiny fixtures that mimic the official files of each dataset."""
 from collections import Counter, defaultdict
 
-import numpy as np
 import pytest
 from PIL import Image
 

@@ -1,7 +1,12 @@
 """478 face-mesh landmarks (paper 3.3) and their rendering as the generator's input image."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["FaceMesher", "N_LANDMARKS", "STYLES", "render_landmarks", "render_landmarks_torch"]
 
@@ -49,7 +54,7 @@ def render_landmarks(points: np.ndarray, size: int | tuple[int, int], style: str
     return canvas
 
 
-def render_landmarks_torch(points: "torch.Tensor", size: int, style: str = "cross") -> "torch.Tensor":
+def render_landmarks_torch(points: torch.Tensor, size: int, style: str = "cross") -> torch.Tensor:
     """Batched :func:`render_landmarks` on any device: (B, N, 2+) normalised points -> (B, 1, S, S) uint8.
 
     Pixel for pixel the same image as the NumPy version, so pairs can be stored as 478 x 2 arrays and drawn where the

@@ -101,8 +101,10 @@ class _Run:
         self.out = Path(cfg.out_dir)
         _seed_all(cfg.seed + self.rank)
         self.train = PairDataset(cfg.data_dir, "train", cache_dir=cfg.cache_dir or None)
-        val_split = "val" if (Path(cfg.data_dir) / "index.csv").read_text().count(",val,") else "train"
-        self.preview = PairDataset(cfg.data_dir, val_split, limit=cfg.samples)
+        try:
+            self.preview = PairDataset(cfg.data_dir, "val", limit=cfg.samples)
+        except ValueError:  # no val split: show training pairs in the grids
+            self.preview = PairDataset(cfg.data_dir, "train", limit=cfg.samples)
         self.size, self.style = self.train.image_size, self.train.landmarks_style
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.g = define_G().to(self.device, memory_format=fmt)
@@ -213,7 +215,11 @@ class _Run:
 
 
 def _append_loss_row(path: Path, row: dict) -> None:
-    rows = list(csv.DictReader(path.open())) if path.is_file() else []
+    if path.is_file():
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    else:
+        rows = []
     rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: (f"{v:.6f}" if isinstance(v, float) else v)
                                                                     for k, v in row.items()}]
     atomic_write_csv(path, rows, list(row))
