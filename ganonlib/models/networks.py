@@ -9,7 +9,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["Discriminator", "GeneratorUNet", "init_weights", "define_D", "define_G"]
+__all__ = ["Discriminator", "GeneratorUNet", "InstanceNorm2d", "init_weights", "define_D", "define_G"]
+
+
+class InstanceNorm2d(nn.InstanceNorm2d):
+    """``nn.InstanceNorm2d`` (affine=False, no running stats) that keeps a channels_last input channels_last.
+
+    PyTorch's own kernel views the input as one (1, B*C, H, W) batch, which forces a contiguous copy of a
+    channels_last tensor and hands the next convolution NCHW again; per-sample statistics over (H, W), taken in
+    fp32 as cuDNN does under bf16 autocast, compute the same normalisation without leaving the layout. Other
+    inputs take PyTorch's kernel, so a plain fp32 NCHW model runs exactly as the stock module.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.affine or self.track_running_stats or x.dim() != 4 or x.is_contiguous() \
+                or not x.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(x)
+        xf = x.float()
+        var, mean = torch.var_mean(xf, dim=(2, 3), correction=0, keepdim=True)
+        return ((xf - mean) * torch.rsqrt(var + self.eps)).to(x.dtype)
 
 
 class UNetDown(nn.Module):
@@ -17,7 +35,7 @@ class UNetDown(nn.Module):
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False)]
         if normalize:
-            layers.append(nn.InstanceNorm2d(out_ch))
+            layers.append(InstanceNorm2d(out_ch))
         layers.append(nn.LeakyReLU(0.2))
         if dropout:
             layers.append(nn.Dropout(dropout))
@@ -31,7 +49,7 @@ class UNetUp(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, dropout: float = 0.0) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False),
-                                   nn.InstanceNorm2d(out_ch), nn.ReLU(inplace=True)]
+                                   InstanceNorm2d(out_ch), nn.ReLU(inplace=True)]
         if dropout:
             layers.append(nn.Dropout(dropout))
         self.model = nn.Sequential(*layers)
@@ -87,7 +105,7 @@ class Discriminator(nn.Module):
         def block(in_f: int, out_f: int, normalize: bool = True) -> list[nn.Module]:
             layers: list[nn.Module] = [nn.Conv2d(in_f, out_f, 4, stride=2, padding=1)]
             if normalize:
-                layers.append(nn.InstanceNorm2d(out_f))
+                layers.append(InstanceNorm2d(out_f))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             return layers
 

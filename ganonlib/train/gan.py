@@ -26,7 +26,7 @@ from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_text,
 from ganonlib.models.networks import define_D, define_G
 from ganonlib.models.pix2pix import Pix2Pix, make_optimizers
 
-__all__ = ["GanTrainConfig", "load_checkpoint", "train_gan"]
+__all__ = ["GanTrainConfig", "build_models", "load_checkpoint", "train_gan", "training_step"]
 
 CHECKPOINT = "checkpoint.pt"
 GENERATOR = "generator.pt"
@@ -47,9 +47,11 @@ class GanTrainConfig:
     bf16: bool = True  # autocast on CUDA (CPU stays fp32 for exact, portable tests)
     channels_last: bool = True
     compile: bool = False
+    compile_mode: str = "default"  # torch.compile mode, e.g. max-autotune-no-cudagraphs (longer compile)
     resume: bool = True
     max_steps_per_epoch: int = 0  # 0 = the whole split; tests and smoke runs use a few
-    samples: int = 4  # pairs shown in each epoch's sample grid
+    samples: int = 4  # pairs shown in each sample grid
+    checkpoint_every: int = 1  # epochs between checkpoints and sample grids; 0 = the last epoch only (it always gets both)
     max_seconds: float = 0.0  # 0 = no time budget; else stop at the step that exhausts it
     num_workers: int = 0  # data loader processes (faces are read from memory or a memory map)
     cache_dir: str = ""  # "" = decode faces into memory; else a folder for the memory-mapped face cache
@@ -73,12 +75,41 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 
 # settings that may change between a killed run and its resumption without changing what is being trained
-_RESUMABLE = {"epochs", "device", "compile", "resume", "samples", "out_dir", "data_dir", "max_seconds"}
+_RESUMABLE = {"epochs", "device", "compile", "compile_mode", "resume", "samples", "out_dir", "data_dir",
+              "max_seconds", "checkpoint_every", "num_workers", "cache_dir"}
 
 
 def _same_run(saved: dict, current: dict) -> bool:
     return {k: v for k, v in saved.items() if k not in _RESUMABLE} == \
         {k: v for k, v in current.items() if k not in _RESUMABLE}
+
+
+def build_models(cfg: GanTrainConfig, device: torch.device
+                 ) -> tuple[torch.nn.Module, torch.nn.Module, torch.optim.Adam, torch.optim.Adam]:
+    """Fresh G and D (N(0, 0.02)) in the configured memory format on ``device``, with their Adam optimizers (fused
+    kernels on CUDA)."""
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    g = define_G().to(device, memory_format=fmt)
+    d = define_D().to(device, memory_format=fmt)
+    opt_g, opt_d = make_optimizers(g, d, cfg.lr, (cfg.beta1, cfg.beta2), fused=device.type == "cuda")
+    return g, d, opt_g, opt_d
+
+
+def training_step(cfg: GanTrainConfig, device: torch.device, g: torch.nn.Module, d: torch.nn.Module,
+                  opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, distributed: bool = False) -> Pix2Pix:
+    """The trainer's step with its speed settings (DDP, torch.compile, bf16 autocast on CUDA): shared with
+    ``benchmarks/train_throughput.py`` so that what it measures is what trains."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
+    if distributed:
+        ids = [device.index] if device.type == "cuda" else None
+        g = torch.nn.parallel.DistributedDataParallel(g, device_ids=ids)
+        d = torch.nn.parallel.DistributedDataParallel(d, device_ids=ids)
+    if cfg.compile:  # static shapes: a step sees two batch sizes (B for G's loss, 2B for D's), both fixed
+        g = torch.compile(g, mode=cfg.compile_mode, dynamic=False)
+        d = torch.compile(d, mode=cfg.compile_mode, dynamic=False)
+    amp = torch.bfloat16 if cfg.bf16 and device.type == "cuda" else None
+    return Pix2Pix(g, d, opt_g, opt_d, cfg.lambda_l1, amp, freeze_d_for_g=not distributed)
 
 
 class _Run:
@@ -96,8 +127,6 @@ class _Run:
         else:
             self.device = _device(cfg.device)
         self.rank = dist.get_rank() if self.distributed else 0
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
         self.out = Path(cfg.out_dir)
         _seed_all(cfg.seed + self.rank)
         self.train = PairDataset(cfg.data_dir, "train", cache_dir=cfg.cache_dir or None)
@@ -106,11 +135,7 @@ class _Run:
         except ValueError:  # no val split: show training pairs in the grids
             self.preview = PairDataset(cfg.data_dir, "train", limit=cfg.samples)
         self.size, self.style = self.train.image_size, self.train.landmarks_style
-        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        self.g = define_G().to(self.device, memory_format=fmt)
-        self.d = define_D().to(self.device, memory_format=fmt)
-        fused = self.device.type == "cuda"
-        self.opt_g, self.opt_d = make_optimizers(self.g, self.d, cfg.lr, (cfg.beta1, cfg.beta2), fused=fused)
+        self.g, self.d, self.opt_g, self.opt_d = build_models(cfg, self.device)
         self.start_epoch = 0
         if cfg.resume and (self.out / CHECKPOINT).is_file():
             state = load_checkpoint(self.out / CHECKPOINT, self.device)
@@ -125,15 +150,18 @@ class _Run:
             (self.out / "losses.csv").unlink(missing_ok=True)
             for old in (self.out / "samples").glob("epoch_*.png"):
                 old.unlink()
-        g, d = self.g, self.d
-        if self.distributed:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            g = torch.nn.parallel.DistributedDataParallel(g, device_ids=ids)
-            d = torch.nn.parallel.DistributedDataParallel(d, device_ids=ids)
-        if cfg.compile:
-            g, d = torch.compile(g), torch.compile(d)
-        amp = torch.bfloat16 if cfg.bf16 and self.device.type == "cuda" else None
-        self.model = Pix2Pix(g, d, self.opt_g, self.opt_d, cfg.lambda_l1, amp)
+        self.model = training_step(cfg, self.device, self.g, self.d, self.opt_g, self.opt_d, self.distributed)
+        self.resident = self._resident_pairs()
+
+    def _resident_pairs(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The whole training split on the GPU when it takes under a quarter of the free memory: batches are then
+        gathered on the device with the same seeded order as the data loader, and no CPU process feeds the GPU."""
+        if self.device.type != "cuda" or self.distributed or self.cfg.cache_dir:
+            return None
+        free, _ = torch.cuda.mem_get_info(self.device)
+        if self.train.faces.nbytes + self.train.points.nbytes > free // 4:
+            return None
+        return (self.train.points.to(self.device), torch.from_numpy(self.train.faces).to(self.device))
 
     def _say(self, message: str) -> None:
         if self.rank == 0:
@@ -149,8 +177,22 @@ class _Run:
             torch.cuda.set_rng_state(state["rng_cuda"].cpu())
         self.start_epoch = int(state["epoch"]) + 1
 
+    def _generator(self, epoch: int) -> torch.Generator:
+        return torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
+
+    def _batches(self, epoch: int) -> tuple[object, int]:
+        """(iterable of (points, faces) batches, number of batches) for one epoch."""
+        if self.resident is None:
+            loader = self._loader(epoch)
+            return loader, len(loader)
+        points, faces = self.resident
+        # RandomSampler's order for the same generator: resident and loader runs visit the pairs alike
+        order = torch.randperm(len(faces), generator=self._generator(epoch)).to(self.device)
+        chunks = order.split(self.cfg.batch_size)
+        return ((points[i], faces[i]) for i in chunks), len(chunks)
+
     def _loader(self, epoch: int) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
+        generator = self._generator(epoch)
         if self.distributed:
             sampler = DistributedSampler(self.train, shuffle=True, seed=self.cfg.seed, drop_last=True)
             sampler.set_epoch(epoch)
@@ -174,9 +216,9 @@ class _Run:
         totals = torch.zeros(4, device=self.device)
         steps = images = 0
         start = time.perf_counter()
-        loader = self._loader(epoch)
-        limit = min(self.cfg.max_steps_per_epoch or len(loader), len(loader))
-        bar = tqdm(loader, total=limit, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", disable=self.rank != 0)
+        batches, count = self._batches(epoch)
+        limit = min(self.cfg.max_steps_per_epoch or count, count)
+        bar = tqdm(batches, total=limit, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", disable=self.rank != 0)
         for points, faces in bar:
             losses = self.model.step(self._to_device(self._marks(points)), self._to_device(faces))
             totals += losses.stacked()
@@ -234,11 +276,14 @@ def train_gan(cfg: GanTrainConfig) -> dict:
     deadline = time.perf_counter() + cfg.max_seconds if cfg.max_seconds else float("inf")
     for epoch in range(run.start_epoch, cfg.epochs):
         stats = run.run_epoch(epoch, deadline)
+        last = epoch + 1 == cfg.epochs or time.perf_counter() >= deadline
         if run.rank == 0:
-            # grid and loss row first: a run killed before the checkpoint redoes the epoch and rewrites both
-            run.sample_grid(epoch)
+            # loss row and grid first: a run killed before the checkpoint redoes the epochs since the last one and
+            # rewrites their rows (a rewritten row drops the rows after it)
             _append_loss_row(out / "losses.csv", stats)
-            run.checkpoint(epoch)
+            if last or (cfg.checkpoint_every > 0 and (epoch + 1) % cfg.checkpoint_every == 0):
+                run.sample_grid(epoch)
+                run.checkpoint(epoch)
         history.append(stats)
         if time.perf_counter() >= deadline:
             break
