@@ -100,3 +100,19 @@ def test_memory_mapped_cache_holds_the_decoded_faces(pairs, tmp_path):
     assert again.faces.filename == mapped.faces.filename
     summary = train_gan(_cfg(pairs, tmp_path / "run", 1, cache_dir=str(tmp_path / "cache"), num_workers=1))
     assert summary["epochs_run"] == 1
+
+
+def test_resident_batches_train_exactly_like_the_data_loader(pairs, tmp_path):
+    """Pairs kept on the device are visited in the data loader's seeded order: same weights either way."""
+    train_gan(_cfg(pairs, tmp_path / "resident", 2))
+    train_gan(_cfg(pairs, tmp_path / "loader", 2, cache_dir=str(tmp_path / "cache")))
+    a, b = load_checkpoint(tmp_path / "resident" / GENERATOR), load_checkpoint(tmp_path / "loader" / GENERATOR)
+    for name, tensor in a["generator"].items():
+        assert torch.equal(tensor, b["generator"][name]), name
+
+
+def test_checkpoint_interval_keeps_every_loss_row(pairs, tmp_path):
+    train_gan(_cfg(pairs, tmp_path, 3, checkpoint_every=0))  # 0: checkpoint and grid after the last epoch only
+    assert list(pd.read_csv(tmp_path / "losses.csv").epoch) == [1, 2, 3]
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["epoch_003.png"]
+    assert int(load_checkpoint(tmp_path / CHECKPOINT)["epoch"]) == 2

@@ -101,6 +101,7 @@ class GeneratorUNet(nn.Module):
         self.up7 = UNetUp(256, 64)
         self.final = nn.Sequential(nn.Upsample(scale_factor=2), nn.ZeroPad2d((1, 0, 1, 0)),
                                    nn.Conv2d(128, out_channels, 4, padding=1), nn.Tanh())
+        self.subpixel_final = True  # False runs self.final module by module, as the original did
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 3, H, W)
         d1 = self.down1(x)
@@ -118,8 +119,9 @@ class GeneratorUNet(nn.Module):
         u5 = self.up5(u4, d3)
         u6 = self.up6(u5, d2)
         u7 = self.up7(u6, d1)  # (B, 128, H/2, W/2)
-        # self.final = Upsample, ZeroPad, Conv, Tanh (the original's modules and state-dict keys), run exactly but
-        # faster by upsample_pad_conv
+        if not self.subpixel_final:
+            return self.final(u7)
+        # the same Upsample -> ZeroPad -> Conv -> Tanh, through upsample_pad_conv
         return torch.tanh(upsample_pad_conv(u7, self.final[2]))
 
 

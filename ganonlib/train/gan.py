@@ -154,14 +154,16 @@ class _Run:
         self.resident = self._resident_pairs()
 
     def _resident_pairs(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The whole training split on the GPU when it takes under a quarter of the free memory: batches are then
-        gathered on the device with the same seeded order as the data loader, and no CPU process feeds the GPU."""
-        if self.device.type != "cuda" or self.distributed or self.cfg.cache_dir:
+        """The whole training split on the device (on a GPU: when it takes under a quarter of the free memory):
+        batches are then gathered there in the data loader's seeded order, and no CPU process feeds the GPU.
+        None = the data loader (memory-mapped faces, loader processes, several GPUs)."""
+        if self.distributed or self.cfg.cache_dir or self.cfg.num_workers:
             return None
-        free, _ = torch.cuda.mem_get_info(self.device)
-        if self.train.faces.nbytes + self.train.points.nbytes > free // 4:
-            return None
-        return (self.train.points.to(self.device), torch.from_numpy(self.train.faces).to(self.device))
+        if self.device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(self.device)
+            if self.train.faces.nbytes + self.train.points.nbytes > free // 4:
+                return None
+        return self.train.points.to(self.device), torch.from_numpy(self.train.faces).to(self.device)
 
     def _say(self, message: str) -> None:
         if self.rank == 0:
@@ -198,9 +200,11 @@ class _Run:
             sampler.set_epoch(epoch)
         else:
             sampler = RandomSampler(self.train, generator=generator)
+        # the loader's own generator seeds its workers: left to the global RNG it would shift the dropout masks,
+        # and the device-resident batches (which draw nothing) would train differently
         return DataLoader(self.train, batch_size=self.cfg.batch_size, sampler=sampler, drop_last=False,
                           num_workers=self.cfg.num_workers, persistent_workers=False,
-                          pin_memory=self.device.type == "cuda")
+                          pin_memory=self.device.type == "cuda", generator=self._generator(epoch + 1_000_003))
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = to_model_range(x.to(self.device, non_blocking=True))
