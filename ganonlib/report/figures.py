@@ -12,7 +12,7 @@ import seaborn as sns  # noqa: E402
 
 from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1  # noqa: E402
 
-__all__ = ["identity_bars"]
+__all__ = ["confusion_grid", "emotion_distance_bars", "identity_bars"]
 
 
 def identity_bars(result: dict, path: str | Path) -> plt.Figure:
@@ -28,9 +28,45 @@ def identity_bars(result: dict, path: str | Path) -> plt.Figure:
     ax.legend(fontsize=8)
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
+    _save(fig, path)
+    return fig
+
+
+def _save(fig: plt.Figure, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=120)
     tmp.replace(path)
+
+
+def emotion_distance_bars(result: dict, path: str | Path, title: str) -> plt.Figure:
+    """Figure 7: mean |p_orig - p_anon| per emotion, one bar per method (lower = expression better preserved)."""
+    rows = [{"emotion": e, "method": METHOD_NAMES.get(m, m), "distance": v}
+            for m, s in result["methods"].items() for e, v in s["mean_distance"].items() if v is not None]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    sns.barplot(data=pd.DataFrame(rows), x="emotion", y="distance", hue="method", ax=ax)
+    ax.set(xlabel="", ylabel="mean |p_orig - p_anon|", title=title)
+    ax.legend(fontsize=7, ncol=4)
+    fig.tight_layout()
+    _save(fig, path)
+    return fig
+
+
+def confusion_grid(result: dict, split: str, path: str | Path, title: str) -> plt.Figure:
+    """Figure 10: row-normalised confusion matrices on the original ``split``, one per training set."""
+    methods = list(result["methods"])
+    classes = result["classes"]
+    fig, axes = plt.subplots(1, len(methods), figsize=(3.2 * len(methods), 3.4), squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        matrix = pd.DataFrame(result["methods"][method][split]["confusion"], index=classes, columns=classes)
+        sns.heatmap(matrix, vmin=0, vmax=1, cmap="Blues", annot=len(classes) <= 8, fmt=".2f", cbar=False,
+                    annot_kws={"fontsize": 6}, ax=ax)
+        f1 = result["methods"][method][split]["report"]["macro avg"]["f1-score"]
+        ax.set(title=f"{METHOD_NAMES.get(method, method)} (macro F1 {f1:.2f})", xlabel="predicted",
+               ylabel="true" if ax is axes[0][0] else "")
+        ax.tick_params(labelsize=6)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
     return fig

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ganonlib.io import atomic_write_text
 
-__all__ = ["METHOD_NAMES", "PAPER_TABLE1", "table1", "write_table"]
+__all__ = ["METHOD_NAMES", "PAPER_TABLE1", "table1", "table2", "table3", "table4", "write_table"]
 
 # Table 1 of the paper: mean cosine distance (Facenet512) between original and anonymized faces, WIDER
 PAPER_TABLE1 = {"original": 0.0, "ours": 0.7145, "deepprivacy2": 0.8119, "ciagan": 0.9280, "pixel8": 0.8791,
@@ -44,3 +44,75 @@ def write_table(table: pd.DataFrame, stem: str | Path, caption: str) -> list[Pat
     md = atomic_write_text(stem.with_suffix(".md"), f"{caption}\n\n{table.to_markdown(index=False)}\n")
     tex = atomic_write_text(stem.with_suffix(".tex"), table.to_latex(index=False, caption=caption, escape=True))
     return [md, tex]
+
+
+def _cell(kit: float | None, paper: float | None, digits: int = 2) -> str:
+    """'kit (paper, difference)' where the paper has a value, else the kit's value alone."""
+    if kit is None:
+        return "not provided" if paper is None else f"not provided (paper {paper:.{digits}f})"
+    if paper is None:
+        return f"{kit:.{digits}f}"
+    return f"{kit:.{digits}f} (paper {paper:.{digits}f}, {kit - paper:+.{digits}f})"
+
+
+def table2(result: dict, dataset: str, methods: list[str]) -> pd.DataFrame:
+    """Mean |p_orig - p_anon| per emotion (rows) and method (columns), beside the paper's Table 2 where the
+    dataset and method are the paper's; methods the stage did not get are shown as not provided."""
+    from ganonlib.report.paper_emotion import PAPER_TABLE2
+
+    paper = PAPER_TABLE2.get(dataset, {})
+    rows = []
+    for emotion in result["classes"]:
+        row = {"Emotion": emotion}
+        for method in methods:
+            kit = result["methods"].get(method, {}).get("mean_distance", {}).get(emotion)
+            row[METHOD_NAMES.get(method, method)] = _cell(kit, paper.get(emotion, {}).get(method), 3)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table3(result: dict, dataset: str) -> pd.DataFrame:
+    """Wilcoxon ours vs each baseline per emotion (Z, r, Bonferroni p with stars, N), with the paper's p, Z, r
+    where the dataset and baseline are the paper's."""
+    from ganonlib.report.paper_emotion import PAPER_TABLE3
+
+    paper = PAPER_TABLE3.get(dataset, {})
+    order = {name: i for i, name in enumerate([*result["classes"], *result["methods"]])}
+    rows = []
+    for test in sorted(result["statistics"], key=lambda t: (order.get(t["emotion"]), order.get(t["baseline"]))):
+        ref = paper.get(test["emotion"], {}).get(test["baseline"])
+        p = test["p_bonferroni"]
+        rows.append({"Emotion": test["emotion"], "Ours vs": METHOD_NAMES.get(test["baseline"], test["baseline"]),
+                     "p": ("<0.001" if p < 0.001 else f"{p:.3f}") + test["stars"], "Z": f"{test['z']:.3f}",
+                     "r": f"{test['r']:.3f}", "N": test["n"],
+                     "paper p": "" if ref is None else ref["p"], "paper Z": "" if ref is None else f"{ref['z']:.3f}",
+                     "paper r": "" if ref is None else f"{ref['r']:.3f}"})
+    return pd.DataFrame(rows)
+
+
+def table4(result: dict, dataset: str, split: str) -> pd.DataFrame:
+    """Classification report per training set (Original, each method): P, R, F1 per class, accuracy, macro and
+    weighted averages on the original ``split``; the paper's values (its validation split) beside them."""
+    from ganonlib.report.paper_emotion import PAPER_TABLE4
+
+    paper = PAPER_TABLE4.get(dataset, {}) if split == "val" else {}
+    methods = [m for m in result["methods"] if result["methods"][m][split]["n"]]
+    if not methods:
+        return pd.DataFrame()
+    rows = []
+    for name in [*result["classes"], "accuracy", "macro avg", "weighted avg"]:
+        row: dict[str, object] = {"Class": name}
+        for method in methods:
+            report = result["methods"][method][split]["report"]
+            label = METHOD_NAMES.get(method, method)
+            ref = paper.get(name, {}).get(method, {})
+            if name == "accuracy":
+                row[f"{label} F1"] = _cell(report["accuracy"], ref.get("f1"))
+                continue
+            for metric, short in (("precision", "P"), ("recall", "R"), ("f1-score", "F1")):
+                row[f"{label} {short}"] = _cell(report[name][metric], ref.get("f1" if short == "F1" else metric))
+        kit_n = result["methods"][methods[0]][split]["n"] if name == "accuracy" or name.endswith("avg") \
+            else int(result["methods"][methods[0]][split]["report"][name]["support"])
+        row["N"] = f"{kit_n}" + (f" (paper {paper[name]['support']})" if name in paper else "")
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("")  # accuracy has no P and R
