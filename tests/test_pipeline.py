@@ -32,7 +32,7 @@ def test_parameter_defaults_match_params_yaml():
             assert yaml.safe_load(gan[key]) == value, key
     anon = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/04_anonymize.ipynb")).items()}
     for key, value in params["anonymize"].items():
-        if key not in ("dataset", "baselines", "external"):
+        if key not in ("datasets", "baselines", "external", "external_dir"):
             assert yaml.safe_load(anon[key]) == value, key
     ident = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/10_eval_identity.ipynb")).items()}
     for key, value in params["eval_identity"].items():
@@ -45,7 +45,7 @@ def test_parameter_defaults_match_params_yaml():
         for defaults in (training, inference):
             if key in defaults:
                 assert yaml.safe_load(defaults[key]) == value, key
-    assert set(params["eval_emotion"]) == (set(training) | set(inference)) - {"methods", "reports", "models"}
+    assert set(params["eval_emotion"]) - {"datasets"} == (set(training) | set(inference)) - {"dataset", "methods", "reports", "models"}
     sample = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/01_sample_data.ipynb")).items()}
     for key, value in params["sample"].items():
         assert yaml.safe_load(sample[key]) == value, key
@@ -95,13 +95,13 @@ def test_sample_and_preprocess_notebooks_run(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"datasets": {"s": {
         "kind": "sample", "root": "sample", "val_fraction": 0.15, "test_fraction": 0.15, "seed": 0, "limit": 0}}}))
     run("11_eval_emotion_training.ipynb", dataset="s", methods=["ours", "blur9", "ciagan"], image_size=32, epochs=1)
-    training = json.loads((tmp_path / "reports" / "metrics" / "emotion_training.json").read_text())
+    training = json.loads((tmp_path / "reports" / "metrics" / "emotion_training_s.json").read_text())
     assert "FER2013 reference" in training["label_source"] and training["not_provided"] == ["ciagan"]
     assert set(training["methods"]) == {"original", "ours", "blur9"}
     assert (tmp_path / "models" / "emotion" / "s" / "ours" / "best.pt").is_file()
     run("12_eval_emotion_inference.ipynb", dataset="s", methods=["ours", "blur9", "ciagan"])
-    inference = json.loads((tmp_path / "reports" / "metrics" / "emotion_inference.json").read_text())
+    inference = json.loads((tmp_path / "reports" / "metrics" / "emotion_inference_s.json").read_text())
     assert inference["classifier"].startswith("FER2013 reference") and set(inference["methods"]) == {"ours", "blur9"}
-    assert "not provided" in (tmp_path / "reports" / "tables" / "table2_emotion_distance.md").read_text()
-    assert (tmp_path / "reports" / "figures" / "figure7_emotion_distance.png").is_file()
-    assert (tmp_path / "reports" / "tables" / "table3_emotion_statistics.md").is_file()
+    assert "not provided" in (tmp_path / "reports" / "tables" / "table2_emotion_distance_s.md").read_text()
+    assert (tmp_path / "reports" / "figures" / "figure7_emotion_distance_s.png").is_file()
+    assert (tmp_path / "reports" / "tables" / "table3_emotion_statistics_s.md").is_file()
