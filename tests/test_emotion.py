@@ -6,8 +6,8 @@ from PIL import Image
 
 from ganonlib.metrics.emotion import (classification_summary, distance_table, method_images,
                                       probability_distances, provided_methods)
-from ganonlib.metrics.evaluate_emotion import (TrainedEmotionClassifier, emotion_labels, inference_scenario,
-                                               training_scenario)
+from ganonlib.metrics.evaluate_emotion import emotion_labels, inference_scenario
+from ganonlib.metrics.training_scenario import TrainedClassifier, training_scenario
 from ganonlib.report.paper_emotion import PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE4
 from ganonlib.report.tables import table2, table3, table4
 from ganonlib.train.classifier import ClassifierConfig
@@ -121,7 +121,7 @@ def test_training_and_inference_scenarios_on_a_labelled_dataset(labelled, tmp_pa
         assert (tmp_path / method / "best.pt").is_file()
         assert result["methods"][method]["val"]["n"] == 6 and result["methods"][method]["test"]["n"] == 6
     assert set(predictions.split) == {"val", "test"} and len(predictions) == 2 * 12
-    classifier = TrainedEmotionClassifier(tmp_path / "original" / "best.pt", cfg, classes, "original model")
+    classifier = TrainedClassifier(tmp_path / "original" / "best.pt", cfg, classes, "original model")
     test = method_images(labelled / "processed", labelled / "anonymized", methods, ("test",))
     distances, inference = inference_scenario(test, classes, methods, classifier, progress=False)
     assert inference["classifier"] == "original model" and inference["methods"]["ours"]["n"] == 6

@@ -7,6 +7,7 @@ test split is never the one used for early stopping.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from ganonlib.config import DatasetConfig
 from ganonlib.io import IMAGE_SUFFIXES, iter_images
 
 __all__ = ["AFFECTNET_CLASSES", "CELEBA_PARTITIONS", "CKPLUS_CLASSES", "FACES_CLASSES", "LOADERS", "Record",
-           "load_dataset", "subject_split"]
+           "SAMPLE_ATTRIBUTES", "attribute_names", "load_dataset", "subject_split"]
 
 SPLITS = ("train", "val", "test")
 CELEBA_PARTITIONS = {"0": "train", "1": "val", "2": "test"}
@@ -27,6 +28,9 @@ AFFECTNET_CLASSES = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "
 # CK+ Emotion/*.txt codes 1..7 (0 = neutral is never a sequence label) -> index code - 1
 CKPLUS_CLASSES = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
 # FACES file names: <id>_<age y|m|o>_<gender m|f>_<emotion>_<set a|b>.jpg
+# what is known of every sample image: its person and the augmentation applied (not CelebA attributes)
+SAMPLE_ATTRIBUTES = ("Person_Astronaut", "Person_Grace_Hopper", "Person_Camera", "Flipped", "Rotated_CCW",
+                     "Brighter", "More_Contrast", "More_Colour", "Larger")
 FACES_CLASSES = ("neutral", "sad", "disgust", "fear", "anger", "happy")
 _FACES_CODES = {"n": "neutral", "s": "sad", "d": "disgust", "f": "fear", "a": "anger", "h": "happy"}
 _FACES_NAME = re.compile(r"^(\d+)_([ymo])_([mf])_([nsdfah])_([ab])$")
@@ -162,11 +166,32 @@ def load_faces(root: Path, cfg: DatasetConfig) -> list[Record]:
     return [Record(p, split, p.stem, subj, lab) for (p, subj, lab), split in zip(found, splits)]
 
 
+def _sample_attributes(photo: str, augment: dict) -> tuple[int, ...]:
+    return (int(photo == "astronaut"), int(photo == "grace_hopper"), int(photo == "camera"),
+            int(augment.get("flip", 0.0) > 0.5), int(augment.get("angle", 0.0) > 0),
+            int(augment.get("brightness", 1.0) > 1), int(augment.get("contrast", 1.0) > 1),
+            int(augment.get("color", 1.0) > 1), int(augment.get("scale", 1.0) > 1))
+
+
 def load_sample(root: Path, cfg: DatasetConfig) -> list[Record]:
-    """The bundled sample built by :func:`ganonlib.data.sample.build_sample` (``index.csv`` holds its split)."""
+    """The bundled sample built by :func:`ganonlib.data.sample.build_sample` (``index.csv`` holds its split).
+
+    It has no CelebA attributes; its binary labels are what is known of every image (:data:`SAMPLE_ATTRIBUTES`: the
+    person, and the augmentation applied), so the attribute stage runs on the sample with labels that are true."""
     with open(root / "index.csv", newline="") as handle:
-        return [Record(root / row["file"], row["split"], Path(row["file"]).stem, row["photo"])
+        return [Record(root / row["file"], row["split"], Path(row["file"]).stem, row["photo"],
+                       attributes=_sample_attributes(row["photo"], json.loads(row.get("augment") or "{}")))
                 for row in csv.DictReader(handle)]
+
+
+def attribute_names(cfg: DatasetConfig) -> list[str]:
+    """Names of the binary attributes a dataset's records carry (CelebA's 40, the sample's known properties), in
+    the order of :attr:`Record.attributes`; empty for datasets without attributes."""
+    if cfg.kind == "celeba":
+        return celeba_attribute_names(Path(cfg.root))
+    if cfg.kind == "sample":
+        return list(SAMPLE_ATTRIBUTES)
+    return []
 
 
 def load_folder(root: Path, cfg: DatasetConfig) -> list[Record]:

@@ -36,12 +36,13 @@ def provided_methods(anonymized_dir: str | Path, methods: list[str]) -> list[str
 
 def method_images(processed_dir: str | Path, anonymized_dir: str | Path, methods: list[str],
                   splits: tuple[str, ...]) -> pd.DataFrame:
-    """One row per pair of ``splits``: key, split, subject, label, ``original`` (the aligned crop) and one column
-    per method with its anonymized image (NaN where that method produced none for the key)."""
+    """One row per pair of ``splits``: key, split, subject, label, attributes, ``original`` (the aligned crop) and
+    one column per method with its anonymized image (NaN where that method produced none for the key)."""
     processed_dir, anonymized_dir = Path(processed_dir), Path(anonymized_dir)
     pairs = pd.read_csv(processed_dir / "index.csv", keep_default_na=False)
     pairs = pairs[pairs.split.isin(splits)].reset_index(drop=True)
     frame = pd.DataFrame({"key": pairs.key, "split": pairs.split, "subject": pairs.subject, "label": pairs.label,
+                          "attributes": pairs.get("attributes", ""),
                           "original": [str(processed_dir / p) for p in pairs.image]})
     for method in methods:
         index = pd.read_csv(anonymized_dir / method / "index.csv", keep_default_na=False)

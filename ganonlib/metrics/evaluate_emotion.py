@@ -8,39 +8,21 @@ every result says which (``label_source``, ``classifier``).
 """
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from ganonlib.io import read_image
-from ganonlib.metrics.emotion import EMOTION_CLASSES, classification_summary, distance_table, probability_distances
+from ganonlib.metrics.emotion import EMOTION_CLASSES, distance_table, probability_distances
 from ganonlib.metrics.emotion_reference import FER_CLASSES, ReferenceEmotionClassifier
 from ganonlib.metrics.stats import compare_to_reference
-from ganonlib.models.classifier import build_classifier
-from ganonlib.train.classifier import ClassifierConfig, ImageLabels, predict, train_classifier
+from ganonlib.metrics.training_scenario import TrainedClassifier
 
-__all__ = ["REFERENCE_LABELS", "TrainedEmotionClassifier", "emotion_labels", "inference_scenario",
-           "training_scenario"]
+__all__ = ["REFERENCE_LABELS", "emotion_labels", "inference_scenario"]
 
 REFERENCE_LABELS = "FER2013 reference classifier's argmax on the original crops (the dataset has no emotion labels)"
-
-
-class TrainedEmotionClassifier:
-    """A classifier written by :func:`training_scenario` (``best.pt``), predicting class probabilities."""
-
-    def __init__(self, checkpoint: str | Path, cfg: ClassifierConfig, classes: tuple[str, ...], name: str) -> None:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        self.model, _ = build_classifier(state["arch"], int(state["n_classes"]), pretrained="no")
-        self.model.load_state_dict(state["model"])
-        self.cfg, self.classes, self.name = cfg, classes, name
-
-    def predict_paths(self, paths: list[str]) -> np.ndarray:
-        data = ImageLabels(paths, np.zeros(len(paths), int), self.cfg.image_size, train=False)
-        return predict(self.model, data, self.cfg.batch_size, device=self.cfg.device)
 
 
 def _reference_probabilities(reference: ReferenceEmotionClassifier, paths: list[str], desc: str,
@@ -60,41 +42,8 @@ def emotion_labels(frame: pd.DataFrame, kind: str, progress: bool = True
     return probs.argmax(axis=1), FER_CLASSES, REFERENCE_LABELS
 
 
-def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[str, ...], methods: list[str],
-                      cfg: ClassifierConfig, models_dir: str | Path, progress: bool = True
-                      ) -> tuple[pd.DataFrame, dict]:
-    """Train one classifier on the train split of the originals and of each method (labels of the originals),
-    stop early on the original validation split, and report on the original validation and test splits.
-
-    Returns per-image predictions (``image, split, method, label, predicted, p_<class>...``) and the result with
-    one classification report and confusion matrix per method and split."""
-    models_dir = Path(models_dir)
-    split = frame.split.to_numpy()
-    evaluation = {s: (frame.original[split == s].tolist(), labels[split == s]) for s in ("val", "test")}
-    val = ImageLabels(*evaluation["val"], cfg.image_size, train=False)
-    rows, result = [], {}
-    for method in ["original", *methods]:
-        train_rows = (split == "train") & frame[method].notna().to_numpy()
-        train = ImageLabels(frame[method][train_rows].tolist(), labels[train_rows], cfg.image_size, train=True)
-        model, info = train_classifier(train, val, len(classes), cfg, models_dir / method, progress=progress)
-        result[method] = {"train_images": int(train_rows.sum()), **{k: v for k, v in info.items() if k != "config"}}
-        for name, (paths, y) in evaluation.items():
-            if not paths:  # a tiny dataset may lack a split: nothing to score there
-                result[method][name] = {"n": 0}
-                continue
-            probs = predict(model, ImageLabels(paths, y, cfg.image_size, train=False), cfg.batch_size,
-                            device=cfg.device)
-            result[method][name] = classification_summary(y, probs, classes)
-            frame_rows = frame[split == name]
-            rows.append(pd.DataFrame({"image": frame_rows.key.to_numpy(), "split": name, "method": method,
-                                      "label": [classes[i] for i in y],
-                                      "predicted": [classes[i] for i in probs.argmax(axis=1)],
-                                      **{f"p_{c}": probs[:, k] for k, c in enumerate(classes)}}))
-    return pd.concat(rows, ignore_index=True), {"classes": list(classes), "config": asdict(cfg), "methods": result}
-
-
 def inference_scenario(frame: pd.DataFrame, classes: tuple[str, ...], methods: list[str],
-                       classifier: TrainedEmotionClassifier | None = None, progress: bool = True
+                       classifier: TrainedClassifier | None = None, progress: bool = True
                        ) -> tuple[pd.DataFrame, dict]:
     """Predict the originals and every method's images of ``frame`` with ``classifier`` (None: the FER2013
     reference); per image and emotion |p_orig - p_anon|; mean per emotion and method; Wilcoxon ours vs each

@@ -1,0 +1,58 @@
+"""Facial-attribute analysis of a dataset's anonymizations (paper 4.3, Tables 5-6, Figures 9 and 11).
+
+The attribute classifier is the training scenario's ``original`` model (multi-label: BCE, sigmoid, threshold 0.5);
+it predicts the originals and every method's images of one split, and :func:`removal_rates` gives per attribute and
+method the share of attributes present in the original that the anonymized version lost.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ganonlib.metrics.attributes import removal_rates
+from ganonlib.metrics.training_scenario import TrainedClassifier
+
+__all__ = ["attribute_labels", "attribute_removal"]
+
+
+def attribute_labels(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """(N, A) multi-hot labels from the ``attributes`` column of :func:`ganonlib.metrics.emotion.method_images`
+    (space-separated 0/1 in the order of ``names``)."""
+    if frame.attributes.astype(str).str.strip().eq("").any():
+        raise ValueError("some pairs carry no attribute labels: the attribute analysis needs a dataset with "
+                         "attributes (CelebA's list_attr_celeba.txt, or the sample's known properties)")
+    rows = np.array([list(map(int, str(v).split())) for v in frame.attributes])
+    if rows.shape[1] != len(names):
+        raise ValueError(f"{rows.shape[1]} attribute values per pair but {len(names)} attribute names")
+    return rows
+
+
+def attribute_removal(frame: pd.DataFrame, methods: list[str], classifier: TrainedClassifier
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Predict the originals and every method's images of ``frame`` (one split).
+
+    Returns the per-image probabilities (``image, method, p_<attribute>...``, method ``original`` included), the
+    removal table (one row per attribute and method) and the result for the metrics file."""
+    names = list(classifier.classes)
+    original = classifier.predict_paths(frame.original.tolist())
+    per_image = [pd.DataFrame({"image": frame.key, "method": "original",
+                               **{f"p_{n}": original[:, k] for k, n in enumerate(names)}})]
+    tables = []
+    for method in methods:
+        present = frame[method].notna().to_numpy()
+        probs = np.full_like(original, np.nan)
+        if present.any():
+            probs[present] = classifier.predict_paths(frame[method][present].tolist())
+        per_image.append(pd.DataFrame({"image": frame.key, "method": method,
+                                       **{f"p_{n}": probs[:, k] for k, n in enumerate(names)}}).dropna())
+        tables.append(removal_rates(original, probs, names).assign(method=method))
+    removal = pd.concat(tables, ignore_index=True)
+    result = {"classifier": classifier.name, "attributes": names, "n_images": int(len(frame)),
+              "methods": {m: {"n": int(frame[m].notna().sum()),
+                              "removal_rate": {r.attribute: (None if pd.isna(r.removal_rate)
+                                                             else round(float(r.removal_rate), 6))
+                                               for r in removal[removal.method == m].itertuples()},
+                              "positives": {r.attribute: int(r.positives)
+                                            for r in removal[removal.method == m].itertuples()}}
+                          for m in methods}}
+    return pd.concat(per_image, ignore_index=True), removal, result
