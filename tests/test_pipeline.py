@@ -93,7 +93,9 @@ def test_sample_and_preprocess_notebooks_run(tmp_path):
 
     # emotion stages: the sample has no emotion labels, so the FER2013 reference labels and classifies
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"datasets": {"s": {
-        "kind": "sample", "root": "sample", "val_fraction": 0.15, "test_fraction": 0.15, "seed": 0, "limit": 0}}}))
+        "kind": "sample", "root": "sample", "val_fraction": 0.15, "test_fraction": 0.15, "seed": 0, "limit": 0}},
+        "anonymize": {"datasets": ["s"]}, "eval_identity": {"dataset": "s"}, "eval_emotion": {"datasets": ["s"]},
+        "eval_attributes": {"datasets": ["s"]}}))
     run("11_eval_emotion_training.ipynb", dataset="s", methods=["ours", "blur9", "ciagan"], image_size=32, epochs=1)
     training = json.loads((tmp_path / "reports" / "metrics" / "emotion_training_s.json").read_text())
     assert "FER2013 reference" in training["label_source"] and training["not_provided"] == ["ciagan"]
@@ -105,3 +107,18 @@ def test_sample_and_preprocess_notebooks_run(tmp_path):
     assert "not provided" in (tmp_path / "reports" / "tables" / "table2_emotion_distance_s.md").read_text()
     assert (tmp_path / "reports" / "figures" / "figure7_emotion_distance_s.png").is_file()
     assert (tmp_path / "reports" / "tables" / "table3_emotion_statistics_s.md").is_file()
+
+    # attributes: the sample's known properties as labels; then the report over every stage's metrics
+    run("13_eval_attributes.ipynb", dataset="s", methods=["ours", "blur9", "ciagan"], image_size=32, epochs=1)
+    attributes = json.loads((tmp_path / "reports" / "metrics" / "attributes_s.json").read_text())
+    assert "not CelebA attributes" in attributes["label_source"] and set(attributes["methods"]) == {"ours", "blur9"}
+    assert "Person_Astronaut" in attributes["methods"]["ours"]["removal_rate"]
+    assert (tmp_path / "reports" / "tables" / "table6_removal_s.md").is_file()
+    run("90_paper_report.ipynb", methods=["ours", "blur9", "ciagan"])
+    report = (tmp_path / "reports" / "REPORT.md").read_text()
+    for n in range(1, 7):
+        assert f"[paper_table{n}.md](tables/paper_table{n}.md)" in report
+        assert (tmp_path / "reports" / "tables" / f"paper_table{n}.tex").is_file()
+    assert "the bundled sample" in report and "(figures/samples/s.png)" in report
+    assert (tmp_path / "reports" / "figures" / "samples" / "s.png").is_file()
+    assert "0.7145" in (tmp_path / "reports" / "tables" / "paper_table1.md").read_text()  # the paper's value beside

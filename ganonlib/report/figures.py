@@ -12,7 +12,7 @@ import seaborn as sns  # noqa: E402
 
 from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1  # noqa: E402
 
-__all__ = ["confusion_grid", "emotion_distance_bars", "identity_bars"]
+__all__ = ["attribute_confusion", "confusion_grid", "emotion_distance_bars", "identity_bars", "removal_bars"]
 
 
 def identity_bars(result: dict, path: str | Path) -> plt.Figure:
@@ -65,6 +65,43 @@ def confusion_grid(result: dict, split: str, path: str | Path, title: str) -> pl
         f1 = result["methods"][method][split]["report"]["macro avg"]["f1-score"]
         ax.set(title=f"{METHOD_NAMES.get(method, method)} (macro F1 {f1:.2f})", xlabel="predicted",
                ylabel="true" if ax is axes[0][0] else "")
+        ax.tick_params(labelsize=6)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+    return fig
+
+
+def removal_bars(result: dict, path: str | Path, title: str) -> plt.Figure:
+    """Figure 9: removal rate per attribute, sorted by ours, one bar per method."""
+    first = "ours" if "ours" in result["methods"] else next(iter(result["methods"]))
+    rates = result["methods"][first]["removal_rate"]
+    order = [a for a in sorted(rates, key=lambda a: rates[a] if rates[a] is not None else -1.0, reverse=True)]
+    rows = [{"attribute": a, "method": METHOD_NAMES.get(m, m), "removed": v}
+            for m, s in result["methods"].items() for a, v in s["removal_rate"].items() if v is not None]
+    fig, ax = plt.subplots(figsize=(7, 0.22 * len(order) + 1.5))
+    sns.barplot(data=pd.DataFrame(rows), y="attribute", x="removed", hue="method", order=order, orient="h", ax=ax)
+    ax.set(xlabel="share removed among originals that have it", ylabel="", title=title, xlim=(0, 1))
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+    return fig
+
+
+def attribute_confusion(result: dict, split: str, path: str | Path, title: str) -> plt.Figure:
+    """Figure 11: per attribute the row-normalised confusion matrix (TN, FP | FN, TP rates), one panel per
+    training set."""
+    methods = [m for m in result["methods"] if result["methods"][m][split]["n"]]
+    names = result["classes"]
+    fig, axes = plt.subplots(1, len(methods), figsize=(2.4 * len(methods) + 1, 0.22 * len(names) + 1.5),
+                             squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        cells = [[m[0][0], m[0][1], m[1][0], m[1][1]] for m in result["methods"][method][split]["confusion"]]
+        frame = pd.DataFrame(cells, index=names, columns=["TN", "FP", "FN", "TP"])
+        sns.heatmap(frame, vmin=0, vmax=1, cmap="Blues", cbar=False, ax=ax, yticklabels=ax is axes[0][0])
+        f1 = result["methods"][method][split]["report"]["macro avg"]["f1-score"]
+        ax.set(title=f"{METHOD_NAMES.get(method, method)}\n(macro F1 {f1:.2f})")
         ax.tick_params(labelsize=6)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()

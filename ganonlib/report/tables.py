@@ -7,7 +7,7 @@ import pandas as pd
 
 from ganonlib.io import atomic_write_text
 
-__all__ = ["METHOD_NAMES", "PAPER_TABLE1", "table1", "table2", "table3", "table4", "write_table"]
+__all__ = ["METHOD_NAMES", "PAPER_TABLE1", "table1", "table2", "table3", "table4", "table5", "table6", "write_table"]
 
 # Table 1 of the paper: mean cosine distance (Facenet512) between original and anonymized faces, WIDER
 PAPER_TABLE1 = {"original": 0.0, "ours": 0.7145, "deepprivacy2": 0.8119, "ciagan": 0.9280, "pixel8": 0.8791,
@@ -116,3 +116,49 @@ def table4(result: dict, dataset: str, split: str) -> pd.DataFrame:
         row["N"] = f"{kit_n}" + (f" (paper {paper[name]['support']})" if name in paper else "")
         rows.append(row)
     return pd.DataFrame(rows).fillna("")  # accuracy has no P and R
+
+
+def table5(result: dict, kind: str, split: str) -> pd.DataFrame:
+    """Multi-label classification report per training set: P, R, F1 per attribute and the micro, macro, weighted
+    and samples averages on the original ``split``; CelebA's paper values (validation split) beside them."""
+    from ganonlib.report.paper_attributes import PAPER_TABLE5
+
+    paper = PAPER_TABLE5 if kind == "celeba" and split == "val" else {}
+    methods = [m for m in result["methods"] if result["methods"][m][split]["n"]]
+    rows = []
+    for name in [*result["classes"], "micro avg", "macro avg", "weighted avg", "samples avg"]:
+        row: dict[str, object] = {"Attribute": name}
+        for method in methods:
+            report = result["methods"][method][split]["report"].get(name)
+            label = METHOD_NAMES.get(method, method)
+            ref = paper.get(name, {}).get(method, {})
+            for metric, short in (("precision", "P"), ("recall", "R"), ("f1-score", "F1")):
+                kit = None if report is None else report[metric]
+                row[f"{label} {short}"] = _cell(kit, ref.get("f1" if short == "F1" else metric))
+        report = result["methods"][methods[0]][split]["report"].get(name, {})
+        row["N"] = f"{int(report.get('support', 0))}" + (f" (paper {paper[name]['support']})" if name in paper else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table6(result: dict, kind: str) -> pd.DataFrame:
+    """Removal rate per attribute (rows, sorted by ours) and method, with the originals predicted positive; the
+    paper's CelebA rates for GANonymization beside ours."""
+    from ganonlib.report.paper_attributes import PAPER_TABLE6
+
+    paper = PAPER_TABLE6 if kind == "celeba" else {}
+    methods = list(result["methods"])
+    first = "ours" if "ours" in methods else methods[0]
+    rates = result["methods"][first]["removal_rate"]
+    order = sorted(result["attributes"], key=lambda a: -1.0 if rates.get(a) is None else rates[a], reverse=True)
+    rows = []
+    for attribute in order:
+        row: dict[str, object] = {"Attribute": attribute,
+                                  "Originals with it": result["methods"][first]["positives"][attribute]}
+        for method in methods:
+            kit = result["methods"][method]["removal_rate"].get(attribute)
+            ref = paper.get(attribute) if method == "ours" else None
+            row[METHOD_NAMES.get(method, method)] = _cell(kit, ref, 3) if kit is not None or ref is not None \
+                else "no original has it"
+        rows.append(row)
+    return pd.DataFrame(rows)
