@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-__all__ = ["DatasetConfig", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params"]
+__all__ = ["DatasetConfig", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params",
+           "use_project_root"]
 
 T = TypeVar("T")
 
@@ -87,3 +89,15 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     datasets = {name: from_section(DatasetConfig, cfg, name=name) for name, cfg in (raw.get("datasets") or {}).items()}
     return Params(seed=int(raw.get("seed", 0)), sample=from_section(SampleConfig, raw.get("sample")),
                   datasets=datasets, preprocess=from_section(PreprocessConfig, raw.get("preprocess")))
+
+
+def use_project_root(start: str | Path | None = None) -> Path:
+    """Change to the nearest folder (this one or above) holding ``params.yaml`` and return it; stay where we are
+    when there is none. JupyterLab starts a notebook in ``notebooks/``, DVC in the project root: the notebooks'
+    relative paths then mean the same in both."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "params.yaml").is_file():
+            os.chdir(folder)
+            return folder
+    return here
