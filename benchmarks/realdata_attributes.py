@@ -69,7 +69,8 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "realdata_attributes", "faces": len(frame),
         "splits": {s: int((frame.split == s).sum()) for s in ("train", "val", "test")},
-        "classifier": f"{args.arch} {args.image_size}px, backbone {training['methods']['original']['backbone_weights']}",
+        "classifier": f"{args.arch} {args.image_size}px, "
+                      f"backbone {training['methods']['original']['backbone_weights']}",
         "val_f1": {avg: round(val[avg]["f1-score"], 3) for avg in ("micro avg", "macro avg", "samples avg")},
         "generator_sha256": file_sha256(args.weights)[:16],
         "mean_removal_rate": {m: round(float(np.nanmean(rates[m])), 3) for m in rates.columns},

@@ -106,7 +106,8 @@ def main() -> None:
                       "speedup": round(results["kit_settings_img_per_s"] / results["plain_eager_img_per_s"], 2),
                       **{k: v for k, v in results.items() if k not in ("plain_eager_img_per_s",
                                                                         "kit_settings_img_per_s")},
-                      "kit_settings": (f"bf16 autocast + channels_last + sub-pixel final conv + fused Adam + frozen/batched D + "
+                      "kit_settings": ("bf16 autocast + channels_last + sub-pixel final conv + fused Adam + "
+                                       "frozen/batched D + "
                                        f"torch.compile({args.compile_mode})") if cuda
                       else "fp32 + channels_last + frozen/batched D (CPU)",
                       "torch": torch.__version__}))

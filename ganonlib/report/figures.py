@@ -12,7 +12,8 @@ import seaborn as sns  # noqa: E402
 
 from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1  # noqa: E402
 
-__all__ = ["attribute_confusion", "confusion_grid", "emotion_distance_bars", "identity_bars", "removal_bars"]
+__all__ = ["attribute_confusion", "confusion_grid", "emotion_distance_bars", "identity_bars", "removal_bars",
+           "save_figure"]
 
 
 def identity_bars(result: dict, path: str | Path) -> plt.Figure:
@@ -28,16 +29,18 @@ def identity_bars(result: dict, path: str | Path) -> plt.Figure:
     ax.legend(fontsize=8)
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
-def _save(fig: plt.Figure, path: str | Path) -> None:
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+    """Write ``fig`` as PNG atomically (temp file + rename), creating the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=120)
     tmp.replace(path)
+    return path
 
 
 def emotion_distance_bars(result: dict, path: str | Path, title: str) -> plt.Figure:
@@ -49,7 +52,7 @@ def emotion_distance_bars(result: dict, path: str | Path, title: str) -> plt.Fig
     ax.set(xlabel="", ylabel="mean |p_orig - p_anon|", title=title)
     ax.legend(fontsize=7, ncol=4)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -68,7 +71,7 @@ def confusion_grid(result: dict, split: str, path: str | Path, title: str) -> pl
         ax.tick_params(labelsize=6)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -85,7 +88,7 @@ def removal_bars(result: dict, path: str | Path, title: str) -> plt.Figure:
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -105,5 +108,5 @@ def attribute_confusion(result: dict, split: str, path: str | Path, title: str) 
         ax.tick_params(labelsize=6)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     return fig

@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 
 from ganonlib.io import atomic_write_text, read_image  # noqa: E402
 from ganonlib.metrics.emotion import provided_methods  # noqa: E402
+from ganonlib.report.figures import save_figure  # noqa: E402
 from ganonlib.report.tables import METHOD_NAMES, table1, table2, table3, table4, table5, table6  # noqa: E402
 
 __all__ = ["FIGURE_OF_KIND", "build_report", "sample_grid"]
@@ -55,11 +56,8 @@ def sample_grid(processed_dir: str | Path, anonymized_dir: str | Path, methods: 
                 ax.set_title(METHOD_NAMES.get(method, method), fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
-    tmp.replace(path)
     return path
 
 
@@ -124,7 +122,8 @@ def build_report(reports: str | Path, kinds: dict[str, str], identity: str, emot
     each dataset name to its kind (what decides whether the paper's values apply and whether the data is real)."""
     reports, data_root = Path(reports), Path(data_root)
     tables = _paper_tables(reports, kinds, identity, emotion, attributes, methods)
-    written = {n: _write(reports / "tables" / f"paper_table{n}", sections, f"Table {n} - kit vs paper ({PAPER_DATA[n]})")
+    written = {n: _write(reports / "tables" / f"paper_table{n}", sections,
+                         f"Table {n} - kit vs paper ({PAPER_DATA[n]})")
                for n, sections in tables.items()}
     grids = {}
     for ds in anonymized:

@@ -51,7 +51,7 @@ class GanTrainConfig:
     resume: bool = True
     max_steps_per_epoch: int = 0  # 0 = the whole split; tests and smoke runs use a few
     samples: int = 4  # pairs shown in each sample grid
-    checkpoint_every: int = 1  # epochs between checkpoints and sample grids; 0 = the last epoch only (it always gets both)
+    checkpoint_every: int = 1  # epochs between checkpoints and sample grids; 0 = after the last epoch only
     max_seconds: float = 0.0  # 0 = no time budget; else stop at the step that exhausts it
     num_workers: int = 0  # data loader processes (faces are read from memory or a memory map)
     cache_dir: str = ""  # "" = decode faces into memory; else a folder for the memory-mapped face cache
