@@ -289,7 +289,7 @@ def train_gan(cfg: GanTrainConfig) -> dict:
                 run.sample_grid(epoch)
                 run.checkpoint(epoch)
         history.append(stats)
-        if time.perf_counter() >= deadline:
+        if last:  # the budget ran out: stop after the checkpoint it triggered, not one clock read later
             break
     if run.rank == 0:
         atomic_write_torch(out / GENERATOR, {"generator": run.g.state_dict(), "image_size": run.size})
