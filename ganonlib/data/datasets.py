@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ganonlib.config import DatasetConfig
+from ganonlib.data.sample import PHOTOS
 from ganonlib.io import IMAGE_SUFFIXES, iter_images
 
 __all__ = ["AFFECTNET_CLASSES", "CELEBA_PARTITIONS", "CKPLUS_CLASSES", "FACES_CLASSES", "LOADERS", "Record",
@@ -28,12 +29,15 @@ AFFECTNET_CLASSES = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "
 # CK+ Emotion/*.txt codes 1..7 (0 = neutral is never a sequence label) -> index code - 1
 CKPLUS_CLASSES = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
 # FACES file names: <id>_<age y|m|o>_<gender m|f>_<emotion>_<set a|b>.jpg
-# what is known of every sample image: its person and the augmentation applied (not CelebA attributes)
-SAMPLE_ATTRIBUTES = ("Person_Astronaut", "Person_Grace_Hopper", "Person_Camera", "Flipped", "Rotated_CCW",
-                     "Brighter", "More_Contrast", "More_Colour", "Larger")
 FACES_CLASSES = ("neutral", "sad", "disgust", "fear", "anger", "happy")
 _FACES_CODES = {"n": "neutral", "s": "sad", "d": "disgust", "f": "fear", "a": "anger", "h": "happy"}
 _FACES_NAME = re.compile(r"^(\d+)_([ymo])_([mf])_([nsdfah])_([ab])$")
+# what is known of every sample image (not CelebA attributes): its person, and each augmentation as
+# (name, parameter, value it must exceed); an unaugmented image has the parameter at that value
+_SAMPLE_AUGMENTATIONS = (("Flipped", "flip", 0.5), ("Rotated_CCW", "angle", 0.0), ("Brighter", "brightness", 1.0),
+                         ("More_Contrast", "contrast", 1.0), ("More_Colour", "color", 1.0), ("Larger", "scale", 1.0))
+SAMPLE_ATTRIBUTES = (*("Person_" + "_".join(w.capitalize() for w in p.split("_")) for p in PHOTOS),
+                     *(name for name, _, _ in _SAMPLE_AUGMENTATIONS))
 
 
 @dataclass(frozen=True)
@@ -167,10 +171,8 @@ def load_faces(root: Path, cfg: DatasetConfig) -> list[Record]:
 
 
 def _sample_attributes(photo: str, augment: dict) -> tuple[int, ...]:
-    return (int(photo == "astronaut"), int(photo == "grace_hopper"), int(photo == "camera"),
-            int(augment.get("flip", 0.0) > 0.5), int(augment.get("angle", 0.0) > 0),
-            int(augment.get("brightness", 1.0) > 1), int(augment.get("contrast", 1.0) > 1),
-            int(augment.get("color", 1.0) > 1), int(augment.get("scale", 1.0) > 1))
+    return (*(int(photo == p) for p in PHOTOS),
+            *(int(augment.get(key, above) > above) for _, key, above in _SAMPLE_AUGMENTATIONS))
 
 
 def load_sample(root: Path, cfg: DatasetConfig) -> list[Record]:
