@@ -2,6 +2,8 @@
 names (the paper's spaces are the names' underscores); parsed once at import."""
 from __future__ import annotations
 
+from ganonlib.report.paper_emotion import prf_by_method, split_printed_row
+
 __all__ = ["PAPER_TABLE5", "PAPER_TABLE6", "canonical_attribute"]
 
 _TABLE5_METHODS = ("original", "ours", "deepprivacy2", "ciagan")
@@ -101,26 +103,18 @@ Attractive 0.028488
 Young 0.001595"""
 
 
-def _values(line: str) -> tuple[str, list[str]]:
-    words = line.split()
-    first = next(i for i in range(1, len(words)) if words[i].replace(".", "", 1).isdigit())
-    return " ".join(words[:first]), words[first:]
-
-
 def _table5() -> dict[str, dict]:
     out = {}
     for line in _TABLE5.splitlines():
-        name, v = _values(line)
-        out[canonical_attribute(name)] = {**{m: {"precision": float(v[3 * i]), "recall": float(v[3 * i + 1]),
-                                                "f1": float(v[3 * i + 2])} for i, m in enumerate(_TABLE5_METHODS)},
-                                          "support": int(v[-1])}
+        name, v = split_printed_row(line)
+        out[canonical_attribute(name)] = {**prf_by_method(v, _TABLE5_METHODS), "support": int(v[-1])}
     return out
 
 
 def _table6() -> dict[str, float]:
     out = {}
     for line in _TABLE6.splitlines():
-        name, v = _values(line)
+        name, v = split_printed_row(line)
         out[canonical_attribute(name)] = float(v[0])
     return out
 

@@ -5,7 +5,8 @@ whose loaders say ``sad``, and ``sadness`` for CK+); they are parsed once at imp
 """
 from __future__ import annotations
 
-__all__ = ["PAPER_TABLE2", "PAPER_TABLE3", "PAPER_TABLE4", "PAPER_DATASETS", "canonical_class"]
+__all__ = ["PAPER_TABLE2", "PAPER_TABLE3", "PAPER_TABLE4", "PAPER_DATASETS", "canonical_class", "prf_by_method",
+           "split_printed_row"]
 
 PAPER_DATASETS = ("affectnet", "ckplus", "faces")
 _PAPER_METHODS = ("ours", "deepprivacy2", "ciagan")
@@ -105,18 +106,25 @@ weighted avg 0.97 0.97 0.97 0.84 0.81 0.80 0.71 0.67 0.67 0.75 0.75 0.74 214""",
 }
 
 
-def _split_row(line: str) -> tuple[str, list[str]]:
-    """'macro avg 0.1 0.2' -> ('macro avg', ['0.1', '0.2']): the name is every word before the first value."""
+def split_printed_row(line: str) -> tuple[str, list[str]]:
+    """'macro avg 0.1 0.2' -> ('macro avg', ['0.1', '0.2']): the name is every word before the first value (a word
+    starting with a digit, '-' or '<'); the first word always belongs to the name ('5 o Clock Shadow')."""
     words = line.split()
-    first = next(i for i, w in enumerate(words) if w[0].isdigit() or w[0] in "-<")
+    first = next(i for i in range(1, len(words)) if words[i][0].isdigit() or words[i][0] in "-<")
     return " ".join(words[:first]), words[first:]
+
+
+def prf_by_method(values: list[str], methods: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Printed 'P R F1' triples, one per method in order -> {method: {precision, recall, f1}}."""
+    return {m: {"precision": float(values[3 * i]), "recall": float(values[3 * i + 1]),
+                "f1": float(values[3 * i + 2])} for i, m in enumerate(methods)}
 
 
 def _table2() -> dict[str, dict[str, dict[str, float]]]:
     out: dict[str, dict[str, dict[str, float]]] = {}
     for dataset, block in _TABLE2.items():
         for line in block.splitlines():
-            name, values = _split_row(line)
+            name, values = split_printed_row(line)
             out.setdefault(dataset, {})[canonical_class(dataset, name)] = dict(zip(_PAPER_METHODS,
                                                                                   map(float, values)))
     return out
@@ -126,7 +134,7 @@ def _table3() -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = {}
     for dataset, block in _TABLE3.items():
         for line in block.splitlines():
-            name, v = _split_row(line)
+            name, v = split_printed_row(line)
             out.setdefault(dataset, {})[canonical_class(dataset, name)] = {
                 "deepprivacy2": {"p": v[0], "z": float(v[1]), "r": float(v[2])},
                 "ciagan": {"p": v[3], "z": float(v[4]), "r": float(v[5])}, "n": int(v[6])}
@@ -137,14 +145,13 @@ def _table4() -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = {}
     for dataset, block in _TABLE4.items():
         for line in block.splitlines():
-            name, v = _split_row(line)
+            name, v = split_printed_row(line)
             key = name.lower() if name.lower() in ("accuracy", "macro avg", "weighted avg") \
                 else canonical_class(dataset, name)
             if key == "accuracy":
                 row = {m: {"f1": float(x)} for m, x in zip(_TABLE4_METHODS, v[:4])}
             else:
-                row = {m: {"precision": float(v[3 * i]), "recall": float(v[3 * i + 1]),
-                           "f1": float(v[3 * i + 2])} for i, m in enumerate(_TABLE4_METHODS)}
+                row = prf_by_method(v, _TABLE4_METHODS)
             out.setdefault(dataset, {})[key] = {**row, "support": int(v[-1])}
     return out
 
