@@ -25,7 +25,7 @@ from ganonlib.config import DatasetConfig, PreprocessConfig
 from ganonlib.data.datasets import attribute_names, load_dataset, subject_split
 from ganonlib.data.preprocess import preprocess_dataset
 from ganonlib.io import file_sha256
-from ganonlib.metrics.emotion import method_images
+from ganonlib.metrics.method_images import method_images
 from ganonlib.metrics.evaluate_attributes import attribute_labels, attribute_removal
 from ganonlib.metrics.training_scenario import TrainedClassifier, training_scenario
 from ganonlib.train.classifier import ClassifierConfig

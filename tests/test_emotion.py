@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from ganonlib.metrics.emotion import (classification_summary, distance_table, method_images,
-                                      probability_distances, provided_methods)
+from ganonlib.metrics.emotion import classification_summary, distance_table, probability_distances
+from ganonlib.metrics.method_images import method_images, provided_methods
 from ganonlib.metrics.evaluate_emotion import emotion_labels, inference_scenario
 from ganonlib.metrics.training_scenario import TrainedClassifier, training_scenario
 from ganonlib.report.paper_emotion import PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE4

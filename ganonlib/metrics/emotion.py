@@ -1,5 +1,4 @@
-"""Emotion preservation measures (paper 4.2): the images of each method, probability distances, classification
-reports.
+"""Emotion preservation measures (paper 4.2): probability distances and classification reports.
 
 Inference scenario: one classifier (trained on originals) predicts every original and its anonymized versions; per
 image and emotion the distance is |p_orig - p_anon| of that emotion's probability, for every image (not only those
@@ -8,47 +7,15 @@ recall, F1, accuracy and averages plus the normalised confusion matrix of a clas
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix
 
 from ganonlib.data.datasets import AFFECTNET_CLASSES, CKPLUS_CLASSES, FACES_CLASSES
 
-__all__ = ["EMOTION_CLASSES", "classification_summary", "distance_table", "method_images", "probability_distances",
-           "provided_methods"]
+__all__ = ["EMOTION_CLASSES", "classification_summary", "distance_table", "probability_distances"]
 
 EMOTION_CLASSES = {"affectnet": AFFECTNET_CLASSES, "ckplus": CKPLUS_CLASSES, "faces": FACES_CLASSES}
-
-
-def provided_methods(anonymized_dir: str | Path, methods: list[str]) -> list[str]:
-    """The methods whose anonymize stage produced images (an external tool without a folder is *not provided*)."""
-    out = []
-    for method in methods:
-        summary = Path(anonymized_dir) / method / "summary.json"
-        if summary.is_file() and json.loads(summary.read_text()).get("provided") and \
-                (Path(anonymized_dir) / method / "index.csv").is_file():
-            out.append(method)
-    return out
-
-
-def method_images(processed_dir: str | Path, anonymized_dir: str | Path, methods: list[str],
-                  splits: tuple[str, ...]) -> pd.DataFrame:
-    """One row per pair of ``splits``: key, split, subject, label, attributes, ``original`` (the aligned crop) and
-    one column per method with its anonymized image (NaN where that method produced none for the key)."""
-    processed_dir, anonymized_dir = Path(processed_dir), Path(anonymized_dir)
-    pairs = pd.read_csv(processed_dir / "index.csv", keep_default_na=False)
-    pairs = pairs[pairs.split.isin(splits)].reset_index(drop=True)
-    frame = pd.DataFrame({"key": pairs.key, "split": pairs.split, "subject": pairs.subject, "label": pairs.label,
-                          "attributes": pairs.get("attributes", ""),
-                          "original": [str(processed_dir / p) for p in pairs.image]})
-    for method in methods:
-        index = pd.read_csv(anonymized_dir / method / "index.csv", keep_default_na=False)
-        paths = {k: str(anonymized_dir / method / p) for k, p in zip(index.key, index.image)}
-        frame[method] = frame.key.map(paths)
-    return frame
 
 
 def probability_distances(keys: list[str], original: np.ndarray, anonymized: dict[str, np.ndarray],

@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 
 from ganonlib.metrics.attributes import removal_rates
+from ganonlib.metrics.method_images import method_probabilities
 from ganonlib.metrics.training_scenario import TrainedClassifier
 
 __all__ = ["attribute_labels", "attribute_removal"]
 
 
 def attribute_labels(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """(N, A) multi-hot labels from the ``attributes`` column of :func:`ganonlib.metrics.emotion.method_images`
+    """(N, A) multi-hot labels from the ``attributes`` column of :func:`ganonlib.metrics.method_images.method_images`
     (space-separated 0/1 in the order of ``names``)."""
     if frame.attributes.astype(str).str.strip().eq("").any():
         raise ValueError("some pairs carry no attribute labels: the attribute analysis needs a dataset with "
@@ -34,25 +35,17 @@ def attribute_removal(frame: pd.DataFrame, methods: list[str], classifier: Train
     Returns the per-image probabilities (``image, method, p_<attribute>...``, method ``original`` included), the
     removal table (one row per attribute and method) and the result for the metrics file."""
     names = list(classifier.classes)
-    original = classifier.predict_paths(frame.original.tolist())
-    per_image = [pd.DataFrame({"image": frame.key, "method": "original",
-                               **{f"p_{n}": original[:, k] for k, n in enumerate(names)}})]
-    tables = []
-    for method in methods:
-        present = frame[method].notna().to_numpy()
-        probs = np.full_like(original, np.nan)
-        if present.any():
-            probs[present] = classifier.predict_paths(frame[method][present].tolist())
-        per_image.append(pd.DataFrame({"image": frame.key, "method": method,
-                                       **{f"p_{n}": probs[:, k] for k, n in enumerate(names)}}).dropna())
-        tables.append(removal_rates(original, probs, names).assign(method=method))
-    removal = pd.concat(tables, ignore_index=True)
+    original, anonymized = method_probabilities(frame, methods, lambda paths, _: classifier.predict_paths(paths))
+    per_image = [pd.DataFrame({"image": frame.key, "method": method,
+                               **{f"p_{n}": probs[:, k] for k, n in enumerate(names)}}).dropna()
+                 for method, probs in {"original": original, **anonymized}.items()]
+    removal = pd.concat([removal_rates(original, probs, names).assign(method=method)
+                         for method, probs in anonymized.items()], ignore_index=True)
     result = {"classifier": classifier.name, "attributes": names, "n_images": int(len(frame)),
               "methods": {m: {"n": int(frame[m].notna().sum()),
                               "removal_rate": {r.attribute: (None if pd.isna(r.removal_rate)
                                                              else round(float(r.removal_rate), 6))
-                                               for r in removal[removal.method == m].itertuples()},
-                              "positives": {r.attribute: int(r.positives)
-                                            for r in removal[removal.method == m].itertuples()}}
-                          for m in methods}}
+                                               for r in block.itertuples()},
+                              "positives": {r.attribute: int(r.positives) for r in block.itertuples()}}
+                          for m, block in removal.groupby("method", sort=False)}}
     return pd.concat(per_image, ignore_index=True), removal, result

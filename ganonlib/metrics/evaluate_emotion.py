@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from ganonlib.io import read_image
 from ganonlib.metrics.emotion import EMOTION_CLASSES, distance_table, probability_distances
 from ganonlib.metrics.emotion_reference import FER_CLASSES, ReferenceEmotionClassifier
+from ganonlib.metrics.method_images import method_probabilities
 from ganonlib.metrics.stats import compare_to_reference
 from ganonlib.metrics.training_scenario import TrainedClassifier
 
@@ -59,14 +60,7 @@ def inference_scenario(frame: pd.DataFrame, classes: tuple[str, ...], methods: l
 
         def probabilities(paths: list[str], desc: str) -> np.ndarray:
             return classifier.predict_paths(paths)
-    original = probabilities(frame.original.tolist(), "originals")
-    anonymized = {}
-    for method in methods:
-        present = frame[method].notna().to_numpy()
-        probs = np.full_like(original, np.nan)
-        if present.any():
-            probs[present] = probabilities(frame[method][present].tolist(), method)
-        anonymized[method] = probs
+    original, anonymized = method_probabilities(frame, methods, probabilities)
     distances = probability_distances(frame.key.tolist(), original, anonymized, classes)
     means = distance_table(distances, classes, methods)
     tests = compare_to_reference(distances[["image", "emotion", "method", "value"]]) if "ours" in methods \

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ganonlib.io import atomic_write_text, read_image  # noqa: E402
-from ganonlib.metrics.emotion import provided_methods  # noqa: E402
+from ganonlib.metrics.method_images import provided_methods  # noqa: E402
 from ganonlib.report.figures import save_figure  # noqa: E402
 from ganonlib.report.tables import METHOD_NAMES, table1, table2, table3, table4, table5, table6  # noqa: E402
 
