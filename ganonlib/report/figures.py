@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1  # noqa: E402
+from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1, removal_order  # noqa: E402
 
 __all__ = ["attribute_confusion", "confusion_grid", "emotion_distance_bars", "identity_bars", "removal_bars",
            "save_figure"]
@@ -77,9 +77,7 @@ def confusion_grid(result: dict, split: str, path: str | Path, title: str) -> pl
 
 def removal_bars(result: dict, path: str | Path, title: str) -> plt.Figure:
     """Figure 9: removal rate per attribute, sorted by ours, one bar per method."""
-    first = "ours" if "ours" in result["methods"] else next(iter(result["methods"]))
-    rates = result["methods"][first]["removal_rate"]
-    order = [a for a in sorted(rates, key=lambda a: rates[a] if rates[a] is not None else -1.0, reverse=True)]
+    _, order = removal_order(result)
     rows = [{"attribute": a, "method": METHOD_NAMES.get(m, m), "removed": v}
             for m, s in result["methods"].items() for a, v in s["removal_rate"].items() if v is not None]
     fig, ax = plt.subplots(figsize=(7, 0.22 * len(order) + 1.5))

@@ -7,7 +7,8 @@ import pandas as pd
 
 from ganonlib.io import atomic_write_text
 
-__all__ = ["METHOD_NAMES", "PAPER_TABLE1", "table1", "table2", "table3", "table4", "table5", "table6", "write_table"]
+__all__ = ["METHOD_NAMES", "PAPER_TABLE1", "removal_order", "table1", "table2", "table3", "table4", "table5",
+           "table6", "write_table"]
 
 # Table 1 of the paper: mean cosine distance (Facenet512) between original and anonymized faces, WIDER
 PAPER_TABLE1 = {"original": 0.0, "ours": 0.7145, "deepprivacy2": 0.8119, "ciagan": 0.9280, "pixel8": 0.8791,
@@ -55,12 +56,12 @@ def _cell(kit: float | None, paper: float | None, digits: int = 2) -> str:
     return f"{kit:.{digits}f} (paper {paper:.{digits}f}, {kit - paper:+.{digits}f})"
 
 
-def table2(result: dict, dataset: str, methods: list[str]) -> pd.DataFrame:
+def table2(result: dict, kind: str, methods: list[str]) -> pd.DataFrame:
     """Mean |p_orig - p_anon| per emotion (rows) and method (columns), beside the paper's Table 2 where the
     dataset and method are the paper's; methods the stage did not get are shown as not provided."""
     from ganonlib.report.paper_emotion import PAPER_TABLE2
 
-    paper = PAPER_TABLE2.get(dataset, {})
+    paper = PAPER_TABLE2.get(kind, {})
     rows = []
     for emotion in result["classes"]:
         row = {"Emotion": emotion}
@@ -71,12 +72,12 @@ def table2(result: dict, dataset: str, methods: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table3(result: dict, dataset: str) -> pd.DataFrame:
+def table3(result: dict, kind: str) -> pd.DataFrame:
     """Wilcoxon ours vs each baseline per emotion (Z, r, Bonferroni p with stars, N), with the paper's p, Z, r
     where the dataset and baseline are the paper's."""
     from ganonlib.report.paper_emotion import PAPER_TABLE3
 
-    paper = PAPER_TABLE3.get(dataset, {})
+    paper = PAPER_TABLE3.get(kind, {})
     order = {name: i for i, name in enumerate([*result["classes"], *result["methods"]])}
     rows = []
     for test in sorted(result["statistics"], key=lambda t: (order.get(t["emotion"]), order.get(t["baseline"]))):
@@ -90,32 +91,39 @@ def table3(result: dict, dataset: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table4(result: dict, dataset: str, split: str) -> pd.DataFrame:
-    """Classification report per training set (Original, each method): P, R, F1 per class, accuracy, macro and
-    weighted averages on the original ``split``; the paper's values (its validation split) beside them."""
-    from ganonlib.report.paper_emotion import PAPER_TABLE4
-
-    paper = PAPER_TABLE4.get(dataset, {}) if split == "val" else {}
+def _classification_table(result: dict, split: str, names: list[str], paper: dict, first: str) -> pd.DataFrame:
+    """Rows ``names`` of the classification reports of every training set scored on ``split``: P, R, F1 per
+    training set (one value for accuracy) and N, each cell beside the paper's value where ``paper`` has it."""
     methods = [m for m in result["methods"] if result["methods"][m][split]["n"]]
     if not methods:
         return pd.DataFrame()
     rows = []
-    for name in [*result["classes"], "accuracy", "macro avg", "weighted avg"]:
-        row: dict[str, object] = {"Class": name}
+    for name in names:
+        row: dict[str, object] = {first: name}
         for method in methods:
-            report = result["methods"][method][split]["report"]
+            entry = result["methods"][method][split]["report"][name]
             label = METHOD_NAMES.get(method, method)
             ref = paper.get(name, {}).get(method, {})
-            if name == "accuracy":
-                row[f"{label} F1"] = _cell(report["accuracy"], ref.get("f1"))
+            if not isinstance(entry, dict):  # accuracy: one value
+                row[f"{label} F1"] = _cell(entry, ref.get("f1"))
                 continue
             for metric, short in (("precision", "P"), ("recall", "R"), ("f1-score", "F1")):
-                row[f"{label} {short}"] = _cell(report[name][metric], ref.get("f1" if short == "F1" else metric))
-        kit_n = result["methods"][methods[0]][split]["n"] if name == "accuracy" or name.endswith("avg") \
-            else int(result["methods"][methods[0]][split]["report"][name]["support"])
-        row["N"] = f"{kit_n}" + (f" (paper {paper[name]['support']})" if name in paper else "")
+                row[f"{label} {short}"] = _cell(entry[metric], ref.get("f1" if short == "F1" else metric))
+        entry = result["methods"][methods[0]][split]["report"][name]
+        support = int(entry["support"]) if isinstance(entry, dict) else result["methods"][methods[0]][split]["n"]
+        row["N"] = f"{support}" + (f" (paper {paper[name]['support']})" if name in paper else "")
         rows.append(row)
     return pd.DataFrame(rows).fillna("")  # accuracy has no P and R
+
+
+def table4(result: dict, kind: str, split: str) -> pd.DataFrame:
+    """Classification report per training set (Original, each method): P, R, F1 per class, accuracy, macro and
+    weighted averages on the original ``split``; the paper's values (its validation split) beside them."""
+    from ganonlib.report.paper_emotion import PAPER_TABLE4
+
+    paper = PAPER_TABLE4.get(kind, {}) if split == "val" else {}
+    return _classification_table(result, split, [*result["classes"], "accuracy", "macro avg", "weighted avg"],
+                                 paper, "Class")
 
 
 def table5(result: dict, kind: str, split: str) -> pd.DataFrame:
@@ -124,21 +132,17 @@ def table5(result: dict, kind: str, split: str) -> pd.DataFrame:
     from ganonlib.report.paper_attributes import PAPER_TABLE5
 
     paper = PAPER_TABLE5 if kind == "celeba" and split == "val" else {}
-    methods = [m for m in result["methods"] if result["methods"][m][split]["n"]]
-    rows = []
-    for name in [*result["classes"], "micro avg", "macro avg", "weighted avg", "samples avg"]:
-        row: dict[str, object] = {"Attribute": name}
-        for method in methods:
-            report = result["methods"][method][split]["report"].get(name)
-            label = METHOD_NAMES.get(method, method)
-            ref = paper.get(name, {}).get(method, {})
-            for metric, short in (("precision", "P"), ("recall", "R"), ("f1-score", "F1")):
-                kit = None if report is None else report[metric]
-                row[f"{label} {short}"] = _cell(kit, ref.get("f1" if short == "F1" else metric))
-        report = result["methods"][methods[0]][split]["report"].get(name, {})
-        row["N"] = f"{int(report.get('support', 0))}" + (f" (paper {paper[name]['support']})" if name in paper else "")
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return _classification_table(result, split, [*result["classes"], "micro avg", "macro avg", "weighted avg",
+                                                 "samples avg"], paper, "Attribute")
+
+
+def removal_order(result: dict) -> tuple[str, list[str]]:
+    """(the method that orders Table 6 and Figure 9: ours where present, its attributes by removal rate, highest
+    first, those no original has last)."""
+    first = "ours" if "ours" in result["methods"] else next(iter(result["methods"]))
+    rates = result["methods"][first]["removal_rate"]
+    return first, sorted(result["attributes"], key=lambda a: -1.0 if rates.get(a) is None else rates[a],
+                         reverse=True)
 
 
 def table6(result: dict, kind: str) -> pd.DataFrame:
@@ -148,9 +152,7 @@ def table6(result: dict, kind: str) -> pd.DataFrame:
 
     paper = PAPER_TABLE6 if kind == "celeba" else {}
     methods = list(result["methods"])
-    first = "ours" if "ours" in methods else methods[0]
-    rates = result["methods"][first]["removal_rate"]
-    order = sorted(result["attributes"], key=lambda a: -1.0 if rates.get(a) is None else rates[a], reverse=True)
+    first, order = removal_order(result)
     rows = []
     for attribute in order:
         row: dict[str, object] = {"Attribute": attribute,
