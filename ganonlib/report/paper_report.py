@@ -19,7 +19,9 @@ import pandas as pd  # noqa: E402
 from ganonlib.io import atomic_write_text, read_image  # noqa: E402
 from ganonlib.metrics.method_images import provided_methods  # noqa: E402
 from ganonlib.report.figures import save_figure  # noqa: E402
-from ganonlib.report.tables import METHOD_NAMES, table1, table2, table3, table4, table5, table6  # noqa: E402
+from ganonlib.report.tables import (METHOD_NAMES, caption_table1, caption_table2, caption_table3,  # noqa: E402
+                                    caption_table4, caption_table5, caption_table6, table1, table2, table3,
+                                    table4, table5, table6)
 
 __all__ = ["FIGURE_OF_KIND", "build_report", "sample_grid"]
 
@@ -75,43 +77,31 @@ def _write(stem: Path, sections: list[tuple[str, pd.DataFrame]], heading: str) -
             atomic_write_text(stem.with_suffix(".tex"), "\n".join(tex) or "% no data\n")]
 
 
-def _paper_tables(reports: Path, kinds: dict[str, str], identity: str, emotion: list[str], attributes: list[str],
+def _paper_tables(reports: Path, kinds: dict[str, str], emotion: list[str], attributes: list[str],
                   methods: list[str]) -> dict[int, list[tuple[str, pd.DataFrame]]]:
     tables: dict[int, list[tuple[str, pd.DataFrame]]] = {n: [] for n in range(1, 7)}
     result = _load(reports / "metrics" / "identity.json")
     if result:
-        tables[1].append((f"{identity} ({result.get('split', 'test')} split, {result['n_originals']} faces), "
-                          f"recognizer {result['recognizer']}: mean cosine distance original vs anonymized",
-                          table1(result)))
+        tables[1].append((caption_table1(result), table1(result)))
     for ds in emotion:
         kind = kinds.get(ds, ds)
         inference = _load(reports / "metrics" / f"emotion_inference_{ds}.json")
         if inference:
-            where = f"{ds} ({inference['split']} split, {inference['n_images']} faces), classifier " \
-                    f"{inference['classifier']}"
-            tables[2].append((f"{where}: mean |p_orig - p_anon|", table2(inference, kind, methods)))
-            tables[3].append((f"{where}: Wilcoxon ours vs baselines, Bonferroni", table3(inference, kind)))
+            tables[2].append((caption_table2(inference), table2(inference, kind, methods)))
+            tables[3].append((caption_table3(inference), table3(inference, kind)))
         training = _load(reports / "metrics" / f"emotion_training_{ds}.json")
-        if training:
-            for split in ("val", "test"):
-                if training["methods"]["original"][split]["n"]:
-                    tables[4].append((f"{ds}, original {split} split, classifier {training['config']['arch']} "
-                                      f"({training['methods']['original']['backbone_weights']}), labels: "
-                                      f"{training['label_source']}", table4(training, kind, split)))
+        for split in ("val", "test"):
+            if training and training["methods"]["original"][split]["n"]:
+                tables[4].append((caption_table4(training, split), table4(training, kind, split)))
     for ds in attributes:
         kind = kinds.get(ds, ds)
         training = _load(reports / "attributes" / ds / "training.json")
+        for split in ("val", "test"):
+            if training and training["methods"]["original"][split]["n"]:
+                tables[5].append((caption_table5(training, split), table5(training, kind, split)))
         removal = _load(reports / "metrics" / f"attributes_{ds}.json")
-        source = removal["label_source"] if removal else ""
-        if training:
-            for split in ("val", "test"):
-                if training["methods"]["original"][split]["n"]:
-                    tables[5].append((f"{ds}, original {split} split, classifier {training['config']['arch']} "
-                                      f"({training['methods']['original']['backbone_weights']}), labels: {source}",
-                                      table5(training, kind, split)))
         if removal:
-            tables[6].append((f"{ds} ({removal['split']} split, {removal['n_images']} faces), classifier "
-                              f"{removal['classifier']}, labels: {source}", table6(removal, kind)))
+            tables[6].append((caption_table6(removal), table6(removal, kind)))
     return tables
 
 
@@ -121,7 +111,7 @@ def build_report(reports: str | Path, kinds: dict[str, str], identity: str, emot
     """Write ``paper_table1..6.{md,tex}``, the sample grids and ``REPORT.md`` under ``reports``; ``kinds`` maps
     each dataset name to its kind (what decides whether the paper's values apply and whether the data is real)."""
     reports, data_root = Path(reports), Path(data_root)
-    tables = _paper_tables(reports, kinds, identity, emotion, attributes, methods)
+    tables = _paper_tables(reports, kinds, emotion, attributes, methods)
     written = {n: _write(reports / "tables" / f"paper_table{n}", sections,
                          f"Table {n} - kit vs paper ({PAPER_DATA[n]})")
                for n, sections in tables.items()}

@@ -7,7 +7,8 @@ import pandas as pd
 
 from ganonlib.io import atomic_write_text
 
-__all__ = ["METHOD_NAMES", "PAPER_TABLE1", "removal_order", "table1", "table2", "table3", "table4", "table5",
+__all__ = ["METHOD_NAMES", "PAPER_TABLE1", "caption_table1", "caption_table2", "caption_table3", "caption_table4",
+           "caption_table5", "caption_table6", "removal_order", "table1", "table2", "table3", "table4", "table5",
            "table6", "write_table"]
 
 # Table 1 of the paper: mean cosine distance (Facenet512) between original and anonymized faces, WIDER
@@ -164,3 +165,47 @@ def table6(result: dict, kind: str) -> pd.DataFrame:
                 else "no original has it"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# Captions name what produced each table (dataset, split, recognizer or classifier, labels): the stage that
+# writes a table and the paper report that regenerates it use the same words.
+
+def caption_table1(result: dict) -> str:
+    return (f"Table 1 - mean cosine distance original vs anonymized on {result['dataset']} ({result['split']} "
+            f"split, {result['n_originals']} faces): kit with {result['recognizer']} (own threshold "
+            f"{result['recognizer_threshold']}), paper with Facenet512 on WIDER.")
+
+
+def caption_table2(result: dict) -> str:
+    return (f"Table 2 - mean |p_orig - p_anon| per emotion on {result['dataset']} ({result['split']} split, "
+            f"{result['n_images']} faces), classifier: {result['classifier']}. Paper: its classifiers on "
+            "AffectNet, CK+, FACES validation splits.")
+
+
+def caption_table3(result: dict) -> str:
+    return (f"Table 3 - Wilcoxon signed-rank, ours vs each baseline, per emotion on {result['dataset']} "
+            f"({result['split']} split); p after Bonferroni over the {len(result['statistics'])} tests of this "
+            "dataset (* < 0.05, ** < 0.01, *** < 0.001); Z < 0: ours changed the probabilities less. Classifier: "
+            f"{result['classifier']}.")
+
+
+def _classifier_caption(number: int, what: str, result: dict, split: str, paper: str) -> str:
+    return (f"Table {number} - {what} ({result['config']['arch']}, backbone "
+            f"{result['methods']['original']['backbone_weights']}) trained on each training set of "
+            f"{result['dataset']}, scored on the original {split} split; labels: {result['label_source']}."
+            + (f" Paper: {paper}." if split == "val" else ""))
+
+
+def caption_table4(result: dict, split: str) -> str:
+    return _classifier_caption(4, "classifiers", result, split, "its validation split")
+
+
+def caption_table5(result: dict, split: str) -> str:
+    return _classifier_caption(5, "multi-label classifiers", result, split, "CelebA validation split")
+
+
+def caption_table6(result: dict) -> str:
+    return (f"Table 6 - share of each attribute removed by anonymization on {result['dataset']} "
+            f"({result['split']} split, {result['n_images']} faces): among originals the classifier "
+            f"({result['classifier']}) predicts to have it, the share of anonymized versions predicted not to; "
+            f"labels: {result['label_source']}. Paper: GANonymization on the CelebA validation split.")
