@@ -1,12 +1,13 @@
-"""``ganon`` command line: build the sample, preprocess one's own photos or a dataset in its official layout."""
+"""``ganon`` command line: build the sample, preprocess one's own photos or a dataset in its official layout,
+train the GAN on them, anonymize photos."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, fields
 
-from ganonlib.config import DatasetConfig, PreprocessConfig, SampleConfig
+from ganonlib.config import DatasetConfig, GanTrainConfig, PreprocessConfig, SampleConfig
 from ganonlib.weights import MissingWeightsError
 
 __all__ = ["main"]
@@ -14,28 +15,60 @@ __all__ = ["main"]
 _ANON_SKIP = ("image_size", "segmentation", "unet_weights", "n_jobs")  # fixed by the generator or unused there
 
 
-def _add_preprocess_options(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
-    defaults = PreprocessConfig()
-    helps = {
-        "image_size": "side of the square aligned face (paper: 512)",
-        "detector": "mediapipe (offline default) | retinaface (the paper's; needs its weights) | mtcnn",
-        "min_confidence": "minimum detection score",
-        "margin": "fraction of the face box added on each side (paper: 0)",
-        "max_faces": "most faces kept per photo, best scores first",
-        "segmentation": "selfie (offline default) | unet (paper; needs package + weights) | none",
-        "unet_weights": "checkpoint of the head-segmentation U-Net",
-        "landmarks_style": "cross (what the published model saw) | point (the paper's text)",
-        "mesh_confidence": "minimum face-mesh detection confidence",
-        "max_pixels": "photos with more pixels are refused (decompression bombs)",
-        "min_side": "photos with a shorter side are refused",
-        "n_jobs": "parallel worker processes",
-    }
-    for f in fields(PreprocessConfig):
-        if f.name in skip:
+_PREPROCESS_HELP = {
+    "image_size": "side of the square aligned face (paper: 512)",
+    "detector": "mediapipe (offline default) | retinaface (the paper's; needs its weights) | mtcnn",
+    "min_confidence": "minimum detection score",
+    "margin": "fraction of the face box added on each side (paper: 0)",
+    "max_faces": "most faces kept per photo, best scores first",
+    "segmentation": "selfie (offline default) | unet (paper; needs package + weights) | none",
+    "unet_weights": "checkpoint of the head-segmentation U-Net",
+    "landmarks_style": "cross (what the published model saw) | point (the paper's text)",
+    "mesh_confidence": "minimum face-mesh detection confidence",
+    "max_pixels": "photos with more pixels are refused (decompression bombs)",
+    "min_side": "photos with a shorter side are refused",
+    "n_jobs": "parallel worker processes",
+}
+
+_TRAIN_HELP = {
+    "epochs": "training epochs",
+    "batch_size": "pairs per step and GPU",
+    "lr": "Adam learning rate",
+    "beta1": "Adam beta1",
+    "beta2": "Adam beta2",
+    "lambda_l1": "weight of the L1 loss",
+    "seed": "seed of weights, shuffling and dropout",
+    "device": "auto | cpu | cuda",
+    "bf16": "bf16 autocast on CUDA",
+    "channels_last": "channels_last memory format",
+    "compile": "torch.compile the models (about a minute to start; faster on a GPU)",
+    "compile_mode": "torch.compile mode",
+    "resume": "continue from OUTPUT/checkpoint.pt when its settings match",
+    "max_steps_per_epoch": "0 = the whole train split",
+    "samples": "pairs shown in each sample grid",
+    "checkpoint_every": "epochs between checkpoints (0 = after the last epoch only)",
+    "max_seconds": "time budget in seconds (0 = none)",
+    "num_workers": "data loader processes",
+    "cache_dir": "folder for a memory-mapped face cache (empty = faces in memory)",
+    "gpus": "DDP processes, one per GPU",
+}
+
+
+def _add_config_options(parser: argparse.ArgumentParser, config: type, helps: dict[str, str],
+                        skip: tuple[str, ...] = ()) -> None:
+    """One ``--option`` per field of a config dataclass that has a default, with that default."""
+    defaults = config(**{f.name: "" for f in fields(config) if f.default is MISSING})
+    for f in fields(config):
+        if f.name in skip or f.default is MISSING:
             continue
         default = getattr(defaults, f.name)
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(default), default=default,
-                            help=f"{helps[f.name]} (default: {default})")
+        flag = f"--{f.name.replace('_', '-')}"
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                                help=f"{helps[f.name]} (default: {default})")
+        else:
+            parser.add_argument(flag, type=type(default), default=default,
+                                help=f"{helps[f.name]} (default: {default})")
 
 
 def _preprocess(args: argparse.Namespace) -> int:
@@ -67,6 +100,19 @@ def _anonymize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from ganonlib.train.gan import train_gan
+
+    cfg = GanTrainConfig(data_dir=args.input, out_dir=args.output,
+                         **{f.name: getattr(args, f.name) for f in fields(GanTrainConfig)
+                            if f.name not in ("data_dir", "out_dir")})
+    summary = train_gan(cfg)
+    print(json.dumps(summary, indent=2))
+    print(f"{summary['epochs_run']} epochs on {summary['train_pairs']} pairs ({summary['processes']} process(es), "
+          f"{summary['device']}); generator in {args.output}/generator.pt, losses in {args.output}/losses.csv")
+    return 0
+
+
 def _convert(args: argparse.Namespace) -> int:
     from ganonlib.anonymize.convert import convert_lightning_checkpoint
 
@@ -93,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--kind", default="folder",
                      help="folder (any photos) | celeba | wider | affectnet | ckplus | faces | sample")
     pre.add_argument("--seed", type=int, default=0, help="seed of subject-wise splits")
-    _add_preprocess_options(pre)
+    _add_config_options(pre, PreprocessConfig, _PREPROCESS_HELP)
     pre.set_defaults(run=_preprocess)
 
     anon = sub.add_parser("anonymize", help="replace every face with a GAN-synthesized one (paper 3.4)")
@@ -111,8 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also write the whole photo with every face replaced (<name>.png)")
     anon.add_argument("--compile", action="store_true",
                       help="torch.compile the generator: faster on many photos, ~1 min to start")
-    _add_preprocess_options(anon, skip=_ANON_SKIP)
+    _add_config_options(anon, PreprocessConfig, _PREPROCESS_HELP, skip=_ANON_SKIP)
     anon.set_defaults(run=_anonymize)
+
+    train = sub.add_parser("train", help="train the GAN on preprocessed pairs (paper 3.4; defaults: the paper's)")
+    train.add_argument("input", help="a folder written by `ganon preprocess` (index.csv, images/, points/)")
+    train.add_argument("output", help="output folder: checkpoint.pt, generator.pt, losses.csv, samples/")
+    _add_config_options(train, GanTrainConfig, _TRAIN_HELP)
+    train.set_defaults(run=_train)
 
     conv = sub.add_parser("convert-checkpoint", help="convert the authors' Lightning .ckpt to the kit's format")
     conv.add_argument("checkpoint", help="GANonymization Lightning checkpoint holding generator.* tensors")

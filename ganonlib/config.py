@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-__all__ = ["DatasetConfig", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params",
+__all__ = ["DatasetConfig", "GanTrainConfig", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params",
            "use_project_root"]
 
 T = TypeVar("T")
@@ -74,6 +74,34 @@ class PreprocessConfig:
         """Hash of every setting that changes the outputs (not n_jobs): cached results are reused only on a match."""
         settings = {k: v for k, v in asdict(self).items() if k != "n_jobs"}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class GanTrainConfig:
+    """GAN training (paper 3.4): the paper's settings by default, the trainer's speed settings beside them."""
+
+    data_dir: str  # a processed dataset (index.csv + pairs)
+    out_dir: str
+    epochs: int = 25
+    batch_size: int = 32
+    lr: float = 2.0e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lambda_l1: float = 100.0
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    bf16: bool = True  # autocast on CUDA (CPU stays fp32 for exact, portable tests)
+    channels_last: bool = True
+    compile: bool = False
+    compile_mode: str = "default"  # torch.compile mode, e.g. max-autotune-no-cudagraphs (longer compile)
+    resume: bool = True
+    max_steps_per_epoch: int = 0  # 0 = the whole split; tests and smoke runs use a few
+    samples: int = 4  # pairs shown in each sample grid
+    checkpoint_every: int = 1  # epochs between checkpoints and sample grids; 0 = after the last epoch only
+    max_seconds: float = 0.0  # 0 = no time budget; else stop at the step that exhausts it
+    num_workers: int = 0  # data loader processes (faces are read from memory or a memory map)
+    cache_dir: str = ""  # "" = decode faces into memory; else a folder for the memory-mapped face cache
+    gpus: int = 1  # > 1: that many DDP processes, one per GPU (CPU processes over gloo without CUDA)
 
 
 @dataclass(frozen=True)

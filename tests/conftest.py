@@ -44,3 +44,27 @@ def generator_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("gan") / "generator.pt"
     atomic_write_torch(path, {"generator": define_G().state_dict(), "image_size": 256})
     return path
+
+
+@pytest.fixture(scope="session")
+def pairs(tmp_path_factory) -> Path:
+    """A processed dataset of random 256 px pairs (3 train, 1 val) in the preprocessing output's layout."""
+    import pandas as pd
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("processed")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, split in enumerate(["train", "train", "train", "val"]):
+        for kind, shape in (("images", (256, 256, 3)), ("landmarks", (256, 256))):
+            (root / kind / split).mkdir(parents=True, exist_ok=True)
+            arr = rng.integers(0, 256, shape, dtype=np.uint8) if kind == "images" else \
+                (rng.random(shape) > 0.99).astype(np.uint8) * 255
+            Image.fromarray(arr).save(root / kind / split / f"p{i}.png")
+        (root / "points" / split).mkdir(parents=True, exist_ok=True)
+        np.save(root / "points" / split / f"p{i}.npy", rng.uniform(0.2, 0.8, (478, 3)).astype(np.float32))
+        rows.append({"key": f"p{i}", "split": split, "image": f"images/{split}/p{i}.png",
+                     "landmarks": f"landmarks/{split}/p{i}.png", "points": f"points/{split}/p{i}.npy",
+                     "source": "", "face": 0, "subject": "", "label": "", "attributes": ""})
+    pd.DataFrame(rows).to_csv(root / "index.csv", index=False)
+    return root

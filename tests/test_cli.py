@@ -31,3 +31,14 @@ def test_unknown_backend_is_refused(tmp_path, capsys):
     (tmp_path / "x.png").write_bytes(b"")
     assert main(["preprocess", str(tmp_path / "x.png"), str(tmp_path / "o"), "--detector", "dlib"]) == 2
     assert "unknown detector" in capsys.readouterr().err
+
+
+def test_train_command_writes_a_generator_and_refuses_a_missing_folder(pairs, tmp_path, capsys):
+    code = main(["train", str(pairs), str(tmp_path / "gan"), "--epochs", "1", "--batch-size", "2",
+                 "--max-steps-per-epoch", "1", "--samples", "1", "--device", "cpu", "--no-resume"])
+    assert code == 0
+    assert (tmp_path / "gan" / "generator.pt").is_file() and (tmp_path / "gan" / "losses.csv").is_file()
+    assert "1 epochs on 3 pairs (1 process(es), cpu)" in capsys.readouterr().out
+    code = main(["train", str(tmp_path / "nothing"), str(tmp_path / "gan2"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and "nothing" in err and "Traceback" not in err

@@ -34,6 +34,9 @@ class PairDataset(Dataset):
     def __init__(self, root: str | Path, split: str = "train", limit: int = 0, cache_dir: str | Path | None = None
                  ) -> None:
         self.root = Path(root)
+        if not (self.root / "index.csv").is_file():
+            raise FileNotFoundError(f"{self.root / 'index.csv'} not found: the training data is a folder written by "
+                                    "the preprocess stage (`ganon preprocess`)")
         index = pd.read_csv(self.root / "index.csv", keep_default_na=False)
         index = index[index.split == split].reset_index(drop=True)
         if limit:

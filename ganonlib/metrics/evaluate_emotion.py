@@ -8,8 +8,6 @@ every result says which (``label_source``, ``classifier``).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm

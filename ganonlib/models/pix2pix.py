@@ -46,12 +46,14 @@ class Pix2Pix:
 
     def __init__(self, generator: GeneratorUNet, discriminator: Discriminator, opt_g: torch.optim.Optimizer,
                  opt_d: torch.optim.Optimizer, lambda_l1: float = 100.0, autocast_dtype: torch.dtype | None = None,
-                 freeze_d_for_g: bool = True, batch_d: bool = True) -> None:
+                 freeze_d_for_g: bool = True, batch_d: bool = True,
+                 discriminator_for_g: nn.Module | None = None) -> None:
         self.generator, self.discriminator = generator, discriminator
+        # under DDP, G's loss goes through the unwrapped D: DDP would wait for gradients of its frozen weights
+        self.discriminator_for_g = discriminator_for_g or discriminator
         self.opt_g, self.opt_d = opt_g, opt_d
         self.lambda_l1 = lambda_l1
         self.autocast_dtype = autocast_dtype
-        # DDP expects every parameter that required grad at construction to receive one: it keeps D trainable
         self.freeze_d_for_g, self.batch_d = freeze_d_for_g, batch_d
         self._d_params = [p for group in opt_d.param_groups for p in group["params"]]
         self.gan_loss = nn.MSELoss()  # LSGAN
@@ -74,7 +76,7 @@ class Pix2Pix:
             fake = self.generator(landmarks)  # (B, 3, H, W), the only generator forward of this step
             # generator: fool D and stay close to the real face
             self.opt_g.zero_grad(set_to_none=True)
-            pred_fake = self.discriminator(landmarks, fake)
+            pred_fake = self.discriminator_for_g(landmarks, fake)
             g_gan = self.gan_loss(pred_fake.float(), torch.ones_like(pred_fake, dtype=torch.float32))
             g_l1 = self.l1_loss(fake.float(), faces.float())
             g_total = g_gan + self.lambda_l1 * g_l1

@@ -1,7 +1,8 @@
 """GAN trainer (paper 3.4): seeded, resumable, fast on a GPU and runnable on a CPU.
 
 Speed on a GPU: one generator forward per step, bf16 autocast, channels_last, optional ``torch.compile``, fused
-Adam, uint8 pairs kept in memory and normalised on the device. Several GPUs: launch with ``torchrun`` (DDP).
+Adam, uint8 pairs kept in memory and normalised on the device. Several GPUs: ``gpus`` (DDP, through
+``torchrun``).
 A checkpoint (models, optimizers, RNG state) is written atomically after every epoch; ``resume`` continues from it,
 and a resumed run reaches the same state as an uninterrupted one (per-epoch shuffling is seeded by the epoch).
 """
@@ -11,7 +12,7 @@ import csv
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
+from ganonlib.config import GanTrainConfig
 from ganonlib.data.pairs import PairDataset, from_model_range, to_model_range
 from ganonlib.faces.landmarks import render_landmarks_torch
 from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_text, atomic_write_torch, file_sha256
@@ -30,31 +32,6 @@ __all__ = ["GanTrainConfig", "build_models", "load_checkpoint", "train_gan", "tr
 
 CHECKPOINT = "checkpoint.pt"
 GENERATOR = "generator.pt"
-
-
-@dataclass(frozen=True)
-class GanTrainConfig:
-    data_dir: str  # a processed dataset (index.csv + pairs)
-    out_dir: str
-    epochs: int = 25
-    batch_size: int = 32
-    lr: float = 2.0e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lambda_l1: float = 100.0
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    bf16: bool = True  # autocast on CUDA (CPU stays fp32 for exact, portable tests)
-    channels_last: bool = True
-    compile: bool = False
-    compile_mode: str = "default"  # torch.compile mode, e.g. max-autotune-no-cudagraphs (longer compile)
-    resume: bool = True
-    max_steps_per_epoch: int = 0  # 0 = the whole split; tests and smoke runs use a few
-    samples: int = 4  # pairs shown in each sample grid
-    checkpoint_every: int = 1  # epochs between checkpoints and sample grids; 0 = after the last epoch only
-    max_seconds: float = 0.0  # 0 = no time budget; else stop at the step that exhausts it
-    num_workers: int = 0  # data loader processes (faces are read from memory or a memory map)
-    cache_dir: str = ""  # "" = decode faces into memory; else a folder for the memory-mapped face cache
 
 
 def _device(name: str) -> torch.device:
@@ -101,15 +78,18 @@ def training_step(cfg: GanTrainConfig, device: torch.device, g: torch.nn.Module,
     ``benchmarks/train_throughput.py`` so that what it measures is what trains."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
+    d_for_g = None  # D itself runs inside G's loss, its weights frozen
     if distributed:
         ids = [device.index] if device.type == "cuda" else None
+        d_for_g = d  # unwrapped: DDP would wait for gradients of the frozen weights
         g = torch.nn.parallel.DistributedDataParallel(g, device_ids=ids)
         d = torch.nn.parallel.DistributedDataParallel(d, device_ids=ids)
     if cfg.compile:  # static shapes: a step sees two batch sizes (B for G's loss, 2B for D's), both fixed
-        g = torch.compile(g, mode=cfg.compile_mode, dynamic=False)
-        d = torch.compile(d, mode=cfg.compile_mode, dynamic=False)
+        g, d = (torch.compile(m, mode=cfg.compile_mode, dynamic=False) for m in (g, d))
+        if d_for_g is not None:
+            d_for_g = torch.compile(d_for_g, mode=cfg.compile_mode, dynamic=False)
     amp = torch.bfloat16 if cfg.bf16 and device.type == "cuda" else None
-    return Pix2Pix(g, d, opt_g, opt_d, cfg.lambda_l1, amp, freeze_d_for_g=not distributed)
+    return Pix2Pix(g, d, opt_g, opt_d, cfg.lambda_l1, amp, discriminator_for_g=d_for_g)
 
 
 class _Run:
@@ -119,14 +99,18 @@ class _Run:
         self.cfg = cfg
         self.distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
         if self.distributed:
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+            cuda = cfg.device != "cpu" and torch.cuda.is_available()
+            dist.init_process_group("nccl" if cuda else "gloo")
             local = int(os.environ.get("LOCAL_RANK", "0"))
-            if torch.cuda.is_available():
+            if cuda:
                 torch.cuda.set_device(local)
-            self.device = torch.device("cuda", local) if torch.cuda.is_available() else torch.device("cpu")
+            self.device = torch.device("cuda", local) if cuda else torch.device("cpu")
         else:
             self.device = _device(cfg.device)
         self.rank = dist.get_rank() if self.distributed else 0
+        self.world = dist.get_world_size() if self.distributed else 1
+        # what the checkpoint records: the processes that really ran (torchrun may start them without ``gpus``)
+        self.settings = {**asdict(cfg), "gpus": self.world}
         self.out = Path(cfg.out_dir)
         _seed_all(cfg.seed + self.rank)
         self.train = PairDataset(cfg.data_dir, "train", cache_dir=cfg.cache_dir or None)
@@ -139,7 +123,7 @@ class _Run:
         self.start_epoch = 0
         if cfg.resume and (self.out / CHECKPOINT).is_file():
             state = load_checkpoint(self.out / CHECKPOINT, self.device)
-            if not _same_run(state.get("config", {}), asdict(cfg)):
+            if not _same_run(state.get("config", {}), self.settings):
                 self._say(f"{self.out / CHECKPOINT} was trained with other settings: training afresh")
             elif int(state["epoch"]) + 1 >= cfg.epochs:
                 # a finished run asked to run again means its code or data changed: nothing to resume
@@ -230,15 +214,29 @@ class _Run:
             images += len(faces)
             if steps % 20 == 0 or steps == limit:  # reading a loss syncs the GPU: only now and then
                 bar.set_postfix(g=f"{float(losses.g_total):.3f}", d=f"{float(losses.d_total):.3f}")
-            if steps >= limit or time.perf_counter() >= deadline:
+            if steps >= limit or self.out_of_time(deadline):
                 break
+        if self.distributed:  # the loss row: mean over every rank's batches
+            dist.all_reduce(totals)
+            totals /= self.world
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
         mean = (totals / max(steps, 1)).tolist()
         return {"epoch": epoch + 1, "steps": steps, "g_total": mean[0], "g_gan": mean[1], "g_l1": mean[2],
-                "d_total": mean[3], "images_per_s": images * (dist.get_world_size() if self.distributed else 1)
-                / elapsed}
+                "d_total": mean[3], "images_per_s": images * self.world / elapsed}
+
+    def out_of_time(self, deadline: float) -> bool:
+        """Whether the time budget is spent; under DDP whether it is on any rank, so that all stop after the same
+        step (a rank that stopped alone would leave the others waiting in their next gradient reduction)."""
+        if deadline == float("inf"):
+            return False
+        spent = time.perf_counter() >= deadline
+        if self.distributed:
+            flag = torch.tensor([float(spent)], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            spent = bool(flag.item())
+        return spent
 
     @torch.inference_mode()
     def sample_grid(self, epoch: int) -> None:
@@ -254,7 +252,7 @@ class _Run:
     def checkpoint(self, epoch: int) -> None:
         state = {"generator": self.g.state_dict(), "discriminator": self.d.state_dict(),
                  "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "epoch": epoch,
-                 "rng_cpu": torch.get_rng_state(), "config": asdict(self.cfg)}
+                 "rng_cpu": torch.get_rng_state(), "config": self.settings}
         if torch.cuda.is_available():
             state["rng_cuda"] = torch.cuda.get_rng_state()
         atomic_write_torch(self.out / CHECKPOINT, state)
@@ -273,14 +271,19 @@ def _append_loss_row(path: Path, row: dict) -> None:
 
 def train_gan(cfg: GanTrainConfig) -> dict:
     """Train (or resume) and return a summary; writes ``losses.csv``, ``samples/``, ``checkpoint.pt`` and the final
-    ``generator.pt`` (+ ``generator.pt.sha256``) to ``cfg.out_dir``."""
+    ``generator.pt`` (+ ``generator.pt.sha256``) to ``cfg.out_dir``. ``cfg.gpus > 1`` starts that many processes
+    (``ganonlib.train.launch``); each of them, like any process started by ``torchrun``, trains one rank."""
+    if cfg.gpus > 1 and "WORLD_SIZE" not in os.environ:
+        from ganonlib.train.launch import launch
+
+        return launch(cfg)
     run = _Run(cfg)
     out = Path(cfg.out_dir)
     history = []
     deadline = time.perf_counter() + cfg.max_seconds if cfg.max_seconds else float("inf")
     for epoch in range(run.start_epoch, cfg.epochs):
         stats = run.run_epoch(epoch, deadline)
-        last = epoch + 1 == cfg.epochs or time.perf_counter() >= deadline
+        last = epoch + 1 == cfg.epochs or run.out_of_time(deadline)
         if run.rank == 0:
             # loss row and grid first: a run killed before the checkpoint redoes the epochs since the last one and
             # rewrites their rows (a rewritten row drops the rows after it)
@@ -297,4 +300,4 @@ def train_gan(cfg: GanTrainConfig) -> dict:
     if run.distributed:
         dist.destroy_process_group()
     return {"epochs_run": len(history), "resumed_from_epoch": run.start_epoch, "device": str(run.device),
-            "train_pairs": len(run.train), "last": history[-1] if history else None}
+            "processes": run.world, "train_pairs": len(run.train), "last": history[-1] if history else None}

@@ -1,0 +1,48 @@
+"""Several training processes (DDP, one per GPU) started from one call, e.g. from the ``03_train_gan`` notebook.
+
+``train_gan`` with ``gpus > 1`` runs ``torchrun --standalone`` on this module; every process trains one rank and the
+first writes the run's summary, which is read back here. Without CUDA (tests, CI) the processes run on the CPU over
+gloo. Launching ``torchrun`` oneself works as well: ``train_gan`` then finds ``WORLD_SIZE`` set and joins the group.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+__all__ = ["launch"]
+
+
+def launch(cfg) -> dict:
+    """Train with ``cfg.gpus`` processes and return the summary of the run (``GanTrainConfig`` -> dict)."""
+    if cfg.device != "cpu" and torch.cuda.is_available() and cfg.gpus > torch.cuda.device_count():
+        raise ValueError(f"gan.gpus is {cfg.gpus}, but {torch.cuda.device_count()} GPUs are visible")
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = Path(tmp) / "summary.json"
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={cfg.gpus}",
+               "-m", __name__, json.dumps(asdict(cfg)), str(summary)]
+        # one thread per process unless asked otherwise: N processes with all cores each would oversubscribe them
+        env = {"OMP_NUM_THREADS": "1", **os.environ}
+        done = subprocess.run(cmd, env=env, check=False)
+        if done.returncode != 0 or not summary.is_file():
+            raise RuntimeError(f"distributed training with {cfg.gpus} processes failed (exit status "
+                               f"{done.returncode}); its output is above")
+        return json.loads(summary.read_text())
+
+
+def _main(config_json: str, summary_path: str) -> None:
+    from ganonlib.train.gan import GanTrainConfig, train_gan
+
+    summary = train_gan(GanTrainConfig(**json.loads(config_json)))
+    if os.environ.get("RANK", "0") == "0":
+        Path(summary_path).write_text(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1], sys.argv[2])
