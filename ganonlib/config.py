@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 __all__ = ["DatasetConfig", "GanTrainConfig", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params",
            "use_project_root"]
 
@@ -113,6 +111,8 @@ class Params:
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
+    import yaml  # here, not above: the GPU benchmarks import the configs on machines that have torch only
+
     raw = yaml.safe_load(Path(path).read_text()) or {}
     datasets = {name: from_section(DatasetConfig, cfg, name=name) for name, cfg in (raw.get("datasets") or {}).items()}
     return Params(seed=int(raw.get("seed", 0)), sample=from_section(SampleConfig, raw.get("sample")),

@@ -93,3 +93,11 @@ def test_checkpoint_interval_keeps_every_loss_row(pairs, tmp_path):
     assert list(pd.read_csv(tmp_path / "losses.csv").epoch) == [1, 2, 3]
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["epoch_003.png"]
     assert int(load_checkpoint(tmp_path / CHECKPOINT)["epoch"]) == 2
+
+
+def test_the_trainer_imports_nothing_the_gpu_checks_machine_lacks():
+    """benchmarks/gpu_checks.sh runs the trainer where PyTorch is installed but not the kit's other packages."""
+    code = ("import sys, ganonlib.train.gan, ganonlib.models.pix2pix; "
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    assert not loaded & {"mediapipe", "yaml", "cv2", "scipy", "sklearn", "timm", "deepface", "papermill"}
