@@ -43,11 +43,12 @@ def test_a_ddp_step_equals_one_process_on_the_whole_batch(tmp_path):
         torch.testing.assert_close(ranks[0]["discriminator"][name], tensor, rtol=1e-4, atol=1e-5)
 
 
-def test_gpus_2_trains_one_run_in_two_processes_that_stop_together_on_a_budget(pairs, tmp_path):
+def test_gpus_2_trains_one_run_in_two_processes_that_stop_together_on_a_budget(pairs, tmp_path, capsys):
     """``gpus: 2`` starts two processes (here CPU ones); the first writes the run's outputs."""
     settings = {"epochs": 2, "batch_size": 1, "samples": 1, "seed": 3}
     summary = train_gan(GanTrainConfig(str(pairs), str(tmp_path / "full"), device="cpu", gpus=2, **settings))
     assert summary["processes"] == 2 and summary["epochs_run"] == 2 and summary["train_pairs"] == 3
+    assert "epoch 2/2" in capsys.readouterr().out  # the processes' progress reaches the caller (a notebook cell)
     losses = pd.read_csv(tmp_path / "full" / "losses.csv")
     # 3 training pairs over 2 ranks: one pair each per epoch (the odd one is dropped), two images per step
     assert list(losses.epoch) == [1, 2] and list(losses.steps) == [1, 1]

@@ -13,6 +13,7 @@ import os
 import random
 import time
 from dataclasses import asdict
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -206,7 +207,9 @@ class _Run:
         start = time.perf_counter()
         batches, count = self._batches(epoch)
         limit = min(self.cfg.max_steps_per_epoch or count, count)
-        bar = tqdm(batches, total=limit, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", disable=self.rank != 0)
+        # the loop ends by itself after `limit` batches, so that the bar shows them all
+        bar = tqdm(islice(batches, limit), total=limit, desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
+                   disable=self.rank != 0)
         for points, faces in bar:
             losses = self.model.step(self._to_device(self._marks(points)), self._to_device(faces))
             totals += losses.stacked()
@@ -214,8 +217,9 @@ class _Run:
             images += len(faces)
             if steps % 20 == 0 or steps == limit:  # reading a loss syncs the GPU: only now and then
                 bar.set_postfix(g=f"{float(losses.g_total):.3f}", d=f"{float(losses.d_total):.3f}")
-            if steps >= limit or self.out_of_time(deadline):
+            if steps < limit and self.out_of_time(deadline):
                 break
+        bar.close()
         if self.distributed:  # the loss row: mean over every rank's batches
             dist.all_reduce(totals)
             totals /= self.world

@@ -6,6 +6,7 @@ gloo. Launching ``torchrun`` oneself works as well: ``train_gan`` then finds ``W
 """
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import subprocess
@@ -29,11 +30,22 @@ def launch(cfg) -> dict:
                "-m", __name__, json.dumps(asdict(cfg)), str(summary)]
         # one thread per process unless asked otherwise: N processes with all cores each would oversubscribe them
         env = {"OMP_NUM_THREADS": "1", **os.environ}
-        done = subprocess.run(cmd, env=env, check=False)
-        if done.returncode != 0 or not summary.is_file():
-            raise RuntimeError(f"distributed training with {cfg.gpus} processes failed (exit status "
-                               f"{done.returncode}); its output is above")
+        status = _run_echoing(cmd, env)
+        if status != 0 or not summary.is_file():
+            raise RuntimeError(f"distributed training with {cfg.gpus} processes failed (exit status {status}); "
+                               "its output is above")
         return json.loads(summary.read_text())
+
+
+def _run_echoing(cmd: list[str], env: dict[str, str]) -> int:
+    """Run ``cmd`` and copy its output to ``sys.stdout`` as it comes: in a notebook that is the cell's output (the
+    processes' own streams would go to the kernel's terminal), progress bars included."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a chunk may end inside a character
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        for chunk in iter(lambda: proc.stdout.read1(4096), b""):
+            sys.stdout.write(decoder.decode(chunk))
+            sys.stdout.flush()
+        return proc.wait()
 
 
 def _main(config_json: str, summary_path: str) -> None:
