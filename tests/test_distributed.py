@@ -43,8 +43,9 @@ def test_a_ddp_step_equals_one_process_on_the_whole_batch(tmp_path):
         torch.testing.assert_close(ranks[0]["discriminator"][name], tensor, rtol=1e-4, atol=1e-5)
 
 
-def test_gpus_2_trains_one_run_in_two_processes_that_stop_together_on_a_budget(pairs, tmp_path, capsys):
-    """``gpus: 2`` starts two processes (here CPU ones); the first writes the run's outputs."""
+def test_gpus_2_trains_one_resumable_run_in_two_processes(pairs, tmp_path, capsys):
+    """``gpus: 2`` starts two processes (here CPU ones); the first writes the run's outputs, a resumed run ends
+    where an uninterrupted one does, and a time budget stops both ranks after the same step."""
     settings = {"epochs": 2, "batch_size": 1, "samples": 1, "seed": 3}
     summary = train_gan(GanTrainConfig(str(pairs), str(tmp_path / "full"), device="cpu", gpus=2, **settings))
     assert summary["processes"] == 2 and summary["epochs_run"] == 2 and summary["train_pairs"] == 3
@@ -54,6 +55,14 @@ def test_gpus_2_trains_one_run_in_two_processes_that_stop_together_on_a_budget(p
     assert list(losses.epoch) == [1, 2] and list(losses.steps) == [1, 1]
     assert int(load_checkpoint(tmp_path / "full" / CHECKPOINT)["epoch"]) == 1
     assert "down1.model.0.weight" in load_checkpoint(tmp_path / "full" / GENERATOR)["generator"]
+    # stopped after epoch 1 and resumed: every rank continues its own random stream (dropout), so the weights are
+    # those of the uninterrupted run
+    train_gan(GanTrainConfig(str(pairs), str(tmp_path / "split"), device="cpu", gpus=2, **{**settings, "epochs": 1}))
+    resumed = train_gan(GanTrainConfig(str(pairs), str(tmp_path / "split"), device="cpu", gpus=2, **settings))
+    assert resumed["resumed_from_epoch"] == 1
+    whole, split = (load_checkpoint(tmp_path / run / CHECKPOINT) for run in ("full", "split"))
+    for name, tensor in whole["generator"].items():
+        assert torch.equal(tensor, split["generator"][name]), name
     # a budget spent on one rank only (its clock runs 1000 times faster): both must stop after the same step, or
     # the other would wait for ever in its next gradient reduction
     budget = {**settings, "epochs": 50, "max_seconds": 2000.0}

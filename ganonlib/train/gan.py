@@ -3,8 +3,9 @@
 Speed on a GPU: one generator forward per step, bf16 autocast, channels_last, optional ``torch.compile``, fused
 Adam, uint8 pairs kept in memory and normalised on the device. Several GPUs: ``gpus`` (DDP, through
 ``torchrun``).
-A checkpoint (models, optimizers, RNG state) is written atomically after every epoch; ``resume`` continues from it,
-and a resumed run reaches the same state as an uninterrupted one (per-epoch shuffling is seeded by the epoch).
+A checkpoint (models, optimizers, every rank's RNG state) is written atomically every ``checkpoint_every`` epochs;
+``resume`` continues from it, and a resumed run reaches the same state as an uninterrupted one (per-epoch shuffling
+is seeded by the epoch).
 """
 from __future__ import annotations
 
@@ -159,9 +160,10 @@ class _Run:
         self.d.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        torch.set_rng_state(state["rng_cpu"].cpu())
-        if torch.cuda.is_available() and "rng_cuda" in state:
-            torch.cuda.set_rng_state(state["rng_cuda"].cpu())
+        mine = state["rng"][self.rank]  # same settings, so as many ranks as when it was saved
+        torch.set_rng_state(mine["cpu"].cpu())
+        if self.device.type == "cuda" and "cuda" in mine:
+            torch.cuda.set_rng_state(mine["cuda"].cpu(), self.device)
         self.start_epoch = int(state["epoch"]) + 1
 
     def _generator(self, epoch: int) -> torch.Generator:
@@ -253,12 +255,22 @@ class _Run:
         grid = torch.cat(rows, 1).permute(1, 2, 0).numpy()
         atomic_write_image(self.out / "samples" / f"epoch_{epoch + 1:03d}.png", grid)
 
-    def checkpoint(self, epoch: int) -> None:
+    def rng_states(self) -> list[dict[str, torch.Tensor]]:
+        """Every rank's RNG state, so that each resumes its own dropout masks; under DDP a collective: every rank
+        calls it."""
+        mine = {"cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            mine["cuda"] = torch.cuda.get_rng_state(self.device)
+        if not self.distributed:
+            return [mine]
+        states: list = [None] * self.world
+        dist.all_gather_object(states, mine)
+        return states
+
+    def checkpoint(self, epoch: int, rng: list[dict[str, torch.Tensor]]) -> None:
         state = {"generator": self.g.state_dict(), "discriminator": self.d.state_dict(),
                  "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "epoch": epoch,
-                 "rng_cpu": torch.get_rng_state(), "config": self.settings}
-        if torch.cuda.is_available():
-            state["rng_cuda"] = torch.cuda.get_rng_state()
+                 "rng": rng, "config": self.settings}
         atomic_write_torch(self.out / CHECKPOINT, state)
 
 
@@ -288,13 +300,15 @@ def train_gan(cfg: GanTrainConfig) -> dict:
     for epoch in range(run.start_epoch, cfg.epochs):
         stats = run.run_epoch(epoch, deadline)
         last = epoch + 1 == cfg.epochs or run.out_of_time(deadline)
+        due = last or (cfg.checkpoint_every > 0 and (epoch + 1) % cfg.checkpoint_every == 0)
+        rng = run.rng_states() if due else []
         if run.rank == 0:
             # loss row and grid first: a run killed before the checkpoint redoes the epochs since the last one and
             # rewrites their rows (a rewritten row drops the rows after it)
             _append_loss_row(out / "losses.csv", stats)
-            if last or (cfg.checkpoint_every > 0 and (epoch + 1) % cfg.checkpoint_every == 0):
+            if due:
                 run.sample_grid(epoch)
-                run.checkpoint(epoch)
+                run.checkpoint(epoch, rng)
         history.append(stats)
         if last:  # the budget ran out: stop after the checkpoint it triggered, not one clock read later
             break
