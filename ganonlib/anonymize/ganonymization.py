@@ -21,6 +21,7 @@ from ganonlib.anonymize.datasets import finish_method, output_row, pair_index
 from ganonlib.anonymize.paste import face_mask, paste_back
 from ganonlib.config import PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
+from ganonlib.devices import resolve_device
 from ganonlib.faces.extract import ExtractedFace, FaceExtractor
 from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_text, file_sha256,
                          iter_images, read_image, write_manifest)
@@ -79,8 +80,7 @@ class Anonymizer:
         if cfg.no_face not in NO_FACE_POLICIES:
             raise ValueError(f"unknown no_face policy {cfg.no_face!r}; choose one of {NO_FACE_POLICIES}")
         self.cfg = cfg
-        wanted = "cuda" if cfg.device == "auto" and torch.cuda.is_available() else cfg.device
-        self.device = torch.device("cpu" if wanted == "auto" else wanted)
+        self.device = resolve_device(cfg.device)
         self.generator, self.image_size = load_generator(cfg.weights, self.device)
         # NHWC is what oneDNN and cuDNN run fastest; on a CPU it is worth ~25 % at batch 1
         self.generator = self.generator.to(memory_format=torch.channels_last)

@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ganonlib.devices import resolve_device
 from ganonlib.io import atomic_write_csv, atomic_write_torch, read_image
 from ganonlib.models.classifier import build_classifier
 
@@ -72,10 +73,6 @@ def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def _device(name: str) -> torch.device:
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else "cpu" if name == "auto" else name)
-
-
 def _loss(cfg: ClassifierConfig, train_labels: np.ndarray, n_classes: int) -> nn.Module:
     if cfg.multilabel:
         return nn.BCEWithLogitsLoss()
@@ -86,7 +83,7 @@ def _loss(cfg: ClassifierConfig, train_labels: np.ndarray, n_classes: int) -> nn
 def predict(model: nn.Module, data: ImageLabels, batch_size: int = 64, multilabel: bool = False,
             device: str = "auto") -> np.ndarray:
     """Probabilities (softmax, or sigmoid for multi-label) for every item, in order."""
-    dev = _device(device)
+    dev = resolve_device(device)
     model = model.to(dev).eval()
     out = [torch.sigmoid(model(x.to(dev))) if multilabel else torch.softmax(model(x.to(dev)), dim=1)
            for x, _ in DataLoader(data, batch_size=batch_size)]
@@ -98,7 +95,7 @@ def train_classifier(train: ImageLabels, val: ImageLabels, n_classes: int, cfg: 
     """Train, keep the weights of the best validation loss (``best.pt``), write ``history.csv``; returns the best
     model and a summary naming where its backbone weights came from."""
     torch.manual_seed(cfg.seed)
-    out_dir, dev = Path(out_dir), _device(cfg.device)
+    out_dir, dev = Path(out_dir), resolve_device(cfg.device)
     model, origin = build_classifier(cfg.arch, n_classes, cfg.pretrained, cfg.weights_path)
     model = model.to(dev)
     criterion = _loss(cfg, train.labels, n_classes).to(dev)

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from ganonlib.config import GanTrainConfig
 from ganonlib.data.pairs import PairDataset, from_model_range, to_model_range
+from ganonlib.devices import resolve_device
 from ganonlib.faces.landmarks import render_landmarks_torch
 from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.models.networks import define_D, define_G
@@ -34,12 +35,6 @@ __all__ = ["GanTrainConfig", "build_models", "load_checkpoint", "train_gan", "tr
 
 CHECKPOINT = "checkpoint.pt"
 GENERATOR = "generator.pt"
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _seed_all(seed: int) -> None:
@@ -108,7 +103,7 @@ class _Run:
                 torch.cuda.set_device(local)
             self.device = torch.device("cuda", local) if cuda else torch.device("cpu")
         else:
-            self.device = _device(cfg.device)
+            self.device = resolve_device(cfg.device)
         self.rank = dist.get_rank() if self.distributed else 0
         self.world = dist.get_world_size() if self.distributed else 1
         # what the checkpoint records: the processes that really ran (torchrun may start them without ``gpus``)
