@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 
 from ganonlib.faces.landmarks import FaceMesher
 from ganonlib.io import read_image
-from ganonlib.metrics.identity import PAPER_THRESHOLD, Recognizer, cosine_distances, rank1_rate, summarize_distances
+from ganonlib.metrics.identity import (PAPER_THRESHOLD, Recognizer, cosine_distances, cosine_similarities,
+                                      rank1_rate, summarize_distances)
 from ganonlib.metrics.landmarks import normalized_mean_error
 
 __all__ = ["evaluate_identity", "training_leakage"]
@@ -29,9 +30,7 @@ def _embed_paths(recognizer: Recognizer, paths: list[str], desc: str, progress: 
 def training_leakage(recognizer: Recognizer, generated: np.ndarray, train_embeddings: np.ndarray) -> float:
     """Share of generated faces whose nearest training face (cosine) is within the recognizer's threshold: the
     generator gave back a face verified as one of its training people."""
-    g = generated / np.linalg.norm(generated, axis=1, keepdims=True)
-    t = train_embeddings / np.linalg.norm(train_embeddings, axis=1, keepdims=True)
-    nearest = 1.0 - (g @ t.T).max(axis=1)
+    nearest = 1.0 - cosine_similarities(generated, train_embeddings).max(axis=1)
     return float(np.mean(nearest <= recognizer.threshold))
 
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from ganonlib.weights import deepface_weights_dir, require_weights
 
-__all__ = ["PAPER_THRESHOLD", "RECOGNIZERS", "Recognizer", "cosine_distances", "ensure_dlib_weights",
-           "rank1_rate", "summarize_distances"]
+__all__ = ["PAPER_THRESHOLD", "RECOGNIZERS", "Recognizer", "cosine_distances", "cosine_similarities",
+           "ensure_dlib_weights", "rank1_rate", "summarize_distances"]
 
 PAPER_THRESHOLD = 0.3  # cosine distance above which the paper calls a face "not re-identifiable"
 RECOGNIZERS = ("Dlib", "Facenet512")
@@ -69,20 +69,25 @@ class Recognizer:
         return np.asarray(vectors, dtype=np.float64)
 
 
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
 def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise 1 - cos(a_i, b_i) of two (N, D) arrays, in [0, 2] (rounding never makes it negative)."""
-    a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return np.clip(1.0 - np.sum(a * b, axis=1), 0.0, 2.0)
+    return np.clip(1.0 - np.sum(_unit_rows(a) * _unit_rows(b), axis=1), 0.0, 2.0)
+
+
+def cosine_similarities(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) cos(a_i, b_j) of every row of ``a`` with every row of ``b``."""
+    return _unit_rows(a) @ _unit_rows(b).T
 
 
 def rank1_rate(queries: np.ndarray, query_subjects: list[str], gallery: np.ndarray,
                gallery_subjects: list[str]) -> float:
     """Share of queries whose nearest gallery embedding (cosine) belongs to the same subject: an attacker holding
     every original identifies the person behind each anonymized face."""
-    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
-    g = gallery / np.linalg.norm(gallery, axis=1, keepdims=True)
-    nearest = np.argmax(q @ g.T, axis=1)
+    nearest = np.argmax(cosine_similarities(queries, gallery), axis=1)
     return float(np.mean([query_subjects[i] == gallery_subjects[j] for i, j in enumerate(nearest)]))
 
 
