@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ganonlib.io import atomic_write_text, read_image  # noqa: E402
-from ganonlib.metrics.method_images import provided_methods  # noqa: E402
+from ganonlib.metrics.method_images import method_images, provided_methods  # noqa: E402
 from ganonlib.report.figures import save_figure  # noqa: E402
 from ganonlib.report.tables import (METHOD_NAMES, caption_table1, caption_table2, caption_table3,  # noqa: E402
                                     caption_table4, caption_table5, caption_table6, table1, table2, table3,
@@ -35,32 +35,28 @@ def sample_grid(processed_dir: str | Path, anonymized_dir: str | Path, methods: 
                 title: str, rows: int = 6, split: str = "test", seed: int = 0) -> Path | None:
     """Rows of original | each method for ``rows`` faces of ``split`` that every method anonymized (seeded pick),
     labelled; None when no face qualifies."""
-    processed_dir, anonymized_dir, path = Path(processed_dir), Path(anonymized_dir), Path(path)
-    pairs = pd.read_csv(processed_dir / "index.csv", keep_default_na=False)
-    pairs = pairs[pairs.split == split]
-    columns = {"original": {k: processed_dir / p for k, p in zip(pairs.key, pairs.image)}}
-    for method in methods:
-        index = pd.read_csv(anonymized_dir / method / "index.csv", keep_default_na=False)
-        columns[method] = {k: anonymized_dir / method / p for k, p in zip(index.key, index.image)}
-    keys = sorted(set.intersection(*(set(c) for c in columns.values())))
+    frame = method_images(processed_dir, anonymized_dir, methods, (split,))
+    columns = ["original", *methods]
+    frame = frame.dropna(subset=columns).set_index("key")  # faces every method anonymized
+    keys = sorted(frame.index)
     if not keys:
         return None
     keys = sorted(np.random.default_rng(seed).choice(keys, size=min(rows, len(keys)), replace=False).tolist())
     fig, axes = plt.subplots(len(keys), len(columns), figsize=(1.6 * len(columns), 1.6 * len(keys) + 0.5),
                              squeeze=False)
     for i, key in enumerate(keys):
-        for j, (method, paths) in enumerate(columns.items()):
+        for j, method in enumerate(columns):
             ax = axes[i][j]
-            ax.imshow(read_image(paths[key], min_side=1))
+            ax.imshow(read_image(frame.at[key, method], min_side=1))
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(METHOD_NAMES.get(method, method), fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    save_figure(fig, path)
+    written = save_figure(fig, path)
     plt.close(fig)
-    return path
+    return written
 
 
 def _load(path: Path) -> dict | None:
