@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, fields
@@ -25,11 +27,13 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_csv",
     "atomic_write_image",
+    "atomic_write_json",
     "atomic_write_npy",
     "atomic_write_text",
     "atomic_write_torch",
     "file_sha256",
     "iter_images",
+    "json_number",
     "read_image",
     "read_manifest",
     "to_rgb8",
@@ -140,6 +144,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: object) -> Path:
+    """``obj`` as indented JSON with a final newline (summaries and metrics files)."""
+    return atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def json_number(value: float | None, digits: int = 6) -> float | None:
+    """A metric for a JSON file: rounded, and None (null) where it is undefined (NaN), which JSON cannot hold."""
+    return None if value is None or math.isnan(float(value)) else round(float(value), digits)
 
 
 def atomic_write_image(path: str | os.PathLike, image: np.ndarray) -> Path:

@@ -98,3 +98,12 @@ def test_manifest_round_trip(tmp_path):
     back = read_manifest(tmp_path / "m.csv")
     assert back[0].outputs == "i.png;l.png" and back[0].face == 0 and back[0].score == pytest.approx(0.9)
     assert back[1].outcome == "error" and np.isnan(back[1].score)
+
+
+def test_json_helpers_write_null_for_undefined_metrics(tmp_path):
+    from ganonlib.io import atomic_write_json, json_number
+
+    assert json_number(float("nan")) is None and json_number(None) is None
+    assert json_number(0.12345678) == 0.123457 and json_number(np.float32(0.5), 2) == 0.5
+    path = atomic_write_json(tmp_path / "m.json", {"rate": json_number(float("nan")), "n": 3})
+    assert path.read_text() == '{\n  "rate": null,\n  "n": 3\n}\n'

@@ -5,7 +5,6 @@ attributes) and a ``summary.json`` naming what produced it, so the evaluation co
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,7 +13,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ganonlib.anonymize.baselines import BASELINES
-from ganonlib.io import IMAGE_SUFFIXES, atomic_write_image, atomic_write_text, read_image
+from ganonlib.io import IMAGE_SUFFIXES, atomic_write_image, atomic_write_json, atomic_write_text, read_image
 
 __all__ = ["EXTERNAL_METHODS", "anonymize_dataset", "apply_baseline", "finish_method", "import_external", "output_row",
            "pair_index"]
@@ -36,7 +35,7 @@ def output_row(entry: Any, processed_dir: Path) -> dict:
 def finish_method(out_dir: Path, rows: list[dict], summary: dict) -> dict:
     columns = ["key", "split", "image", "original", "subject", "label", "attributes"]
     atomic_write_text(out_dir / "index.csv", pd.DataFrame(rows, columns=columns).to_csv(index=False))
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_json(out_dir / "summary.json", summary)
     return summary
 
 

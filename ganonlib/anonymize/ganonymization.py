@@ -6,7 +6,6 @@ mirrored), writes the aligned anonymized crops and, with ``paste_back``, the who
 """
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from ganonlib.config import PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
 from ganonlib.devices import resolve_device
 from ganonlib.faces.extract import ExtractedFace, FaceExtractor
-from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_text, file_sha256,
+from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, file_sha256,
                          iter_images, read_image, write_manifest)
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.train.gan import load_checkpoint
@@ -270,5 +269,5 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
                "files_failed": sum(r.outcome == "error" for r in rows),
                "no_face_policy": anonymizer.cfg.no_face, "weights_sha256": anonymizer.weights_sha256,
                "precision": str(anonymizer.dtype or torch.float32)}
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_json(out_dir / "summary.json", summary)
     return summary

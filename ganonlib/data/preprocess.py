@@ -14,7 +14,6 @@ deletes outputs that no current source produces.
 """
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Iterable
@@ -26,8 +25,8 @@ from tqdm.auto import tqdm
 from ganonlib.config import PreprocessConfig
 from ganonlib.data.datasets import Record
 from ganonlib.faces.extract import FaceExtractor
-from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_npy, atomic_write_text,
-                         file_sha256, read_image, read_manifest, write_manifest)
+from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, atomic_write_npy,
+                         atomic_write_text, file_sha256, read_image, read_manifest, write_manifest)
 
 __all__ = ["OUTPUT_KINDS", "outcome_counts", "preprocess_dataset", "process_record"]
 
@@ -159,7 +158,7 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
     write_manifest(out_dir / "manifest.csv", rows)
     atomic_write_text(out_dir / "index.csv", _index(records, rows).to_csv(index=False))
     summary = _summary(rows, len(records), len(records) - len(todo), removed, cfg)
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_json(out_dir / "summary.json", summary)
     return summary
 
 

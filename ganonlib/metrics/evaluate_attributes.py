@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ganonlib.io import json_number
 from ganonlib.metrics.attributes import removal_rates
 from ganonlib.metrics.method_images import method_probabilities
 from ganonlib.metrics.training_scenario import TrainedClassifier
@@ -43,9 +44,7 @@ def attribute_removal(frame: pd.DataFrame, methods: list[str], classifier: Train
                          for method, probs in anonymized.items()], ignore_index=True)
     result = {"classifier": classifier.name, "attributes": names, "n_images": int(len(frame)),
               "methods": {m: {"n": int(frame[m].notna().sum()),
-                              "removal_rate": {r.attribute: (None if pd.isna(r.removal_rate)
-                                                             else round(float(r.removal_rate), 6))
-                                               for r in block.itertuples()},
+                              "removal_rate": {r.attribute: json_number(r.removal_rate) for r in block.itertuples()},
                               "positives": {r.attribute: int(r.positives) for r in block.itertuples()}}
                           for m, block in removal.groupby("method", sort=False)}}
     return pd.concat(per_image, ignore_index=True), removal, result

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ganonlib.io import read_image
+from ganonlib.io import json_number, read_image
 from ganonlib.metrics.emotion import EMOTION_CLASSES, distance_table, probability_distances
 from ganonlib.metrics.emotion_reference import FER_CLASSES, ReferenceEmotionClassifier
 from ganonlib.metrics.method_images import method_probabilities
@@ -65,11 +65,7 @@ def inference_scenario(frame: pd.DataFrame, classes: tuple[str, ...], methods: l
         else pd.DataFrame()
     result = {"classifier": name, "classes": list(classes), "n_images": int(len(frame)),
               "methods": {m: {"n": int(frame[m].notna().sum()),
-                              "mean_distance": {e: _float(means.at[e, m]) for e in classes}} for m in means.columns},
+                              "mean_distance": {e: json_number(means.at[e, m]) for e in classes}}
+                          for m in means.columns},
               "statistics": tests.to_dict(orient="records")}
     return distances, result
-
-
-def _float(value: float) -> float | None:
-    return None if pd.isna(value) else round(float(value), 6)
-
