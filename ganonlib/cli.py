@@ -56,19 +56,14 @@ _TRAIN_HELP = {
 
 def _add_config_options(parser: argparse.ArgumentParser, config: type, helps: dict[str, str],
                         skip: tuple[str, ...] = ()) -> None:
-    """One ``--option`` per field of a config dataclass that has a default, with that default."""
-    defaults = config(**{f.name: "" for f in fields(config) if f.default is MISSING})
+    """One ``--option`` per field of a config dataclass that has a default, with that default (``--x/--no-x`` for
+    a boolean)."""
     for f in fields(config):
         if f.name in skip or f.default is MISSING:
             continue
-        default = getattr(defaults, f.name)
-        flag = f"--{f.name.replace('_', '-')}"
-        if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                                help=f"{helps[f.name]} (default: {default})")
-        else:
-            parser.add_argument(flag, type=type(default), default=default,
-                                help=f"{helps[f.name]} (default: {default})")
+        kind = {"action": argparse.BooleanOptionalAction} if isinstance(f.default, bool) else {"type": type(f.default)}
+        parser.add_argument(f"--{f.name.replace('_', '-')}", default=f.default,
+                            help=f"{helps[f.name]} (default: {f.default})", **kind)
 
 
 def _preprocess(args: argparse.Namespace) -> int:

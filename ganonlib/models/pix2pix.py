@@ -50,7 +50,7 @@ class Pix2Pix:
                  discriminator_for_g: nn.Module | None = None) -> None:
         self.generator, self.discriminator = generator, discriminator
         # under DDP, G's loss goes through the unwrapped D: DDP would wait for gradients of its frozen weights
-        self.discriminator_for_g = discriminator_for_g or discriminator
+        self.discriminator_for_g = discriminator if discriminator_for_g is None else discriminator_for_g
         self.opt_g, self.opt_d = opt_g, opt_d
         self.lambda_l1 = lambda_l1
         self.autocast_dtype = autocast_dtype

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import torch
 
+from ganonlib.config import GanTrainConfig
+
 __all__ = ["launch"]
 
 
-def launch(cfg) -> dict:
-    """Train with ``cfg.gpus`` processes and return the summary of the run (``GanTrainConfig`` -> dict)."""
+def launch(cfg: GanTrainConfig) -> dict:
+    """Train with ``cfg.gpus`` processes and return the summary of the run."""
     if cfg.device != "cpu" and torch.cuda.is_available() and cfg.gpus > torch.cuda.device_count():
         raise ValueError(f"gan.gpus is {cfg.gpus}, but {torch.cuda.device_count()} GPUs are visible")
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,7 +51,7 @@ def _run_echoing(cmd: list[str], env: dict[str, str]) -> int:
 
 
 def _main(config_json: str, summary_path: str) -> None:
-    from ganonlib.train.gan import GanTrainConfig, train_gan
+    from ganonlib.train.gan import train_gan
 
     summary = train_gan(GanTrainConfig(**json.loads(config_json)))
     if os.environ.get("RANK", "0") == "0":
