@@ -19,6 +19,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from tqdm.auto import tqdm
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -35,6 +36,7 @@ __all__ = [
     "iter_images",
     "json_number",
     "read_image",
+    "read_images",
     "read_manifest",
     "to_rgb8",
     "write_manifest",
@@ -117,6 +119,12 @@ def read_image(path: str | os.PathLike, max_pixels: int = 100_000_000, min_side:
         raise ImageReadError(reason, str(err)) from err
     except (ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise ImageReadError("unreadable", str(err)) from err
+
+
+def read_images(paths: Iterable[str | os.PathLike], desc: str = "", progress: bool = False) -> list[np.ndarray]:
+    """:func:`read_image` of every path, in order, for the evaluation's models (crops may be small: no minimum side);
+    ``progress`` shows a bar named ``desc``."""
+    return [read_image(p, min_side=1) for p in tqdm(list(paths), desc=desc or None, disable=not progress)]
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from ganonlib.io import json_number, read_image
+from ganonlib.io import json_number, read_images
 from ganonlib.metrics.emotion import EMOTION_CLASSES, distance_table, probability_distances
 from ganonlib.metrics.emotion_reference import FER_CLASSES, ReferenceEmotionClassifier
 from ganonlib.metrics.method_images import method_probabilities
@@ -24,11 +23,6 @@ __all__ = ["REFERENCE_LABELS", "emotion_labels", "inference_scenario"]
 REFERENCE_LABELS = "FER2013 reference classifier's argmax on the original crops (the dataset has no emotion labels)"
 
 
-def _reference_probabilities(reference: ReferenceEmotionClassifier, paths: list[str], desc: str,
-                             progress: bool) -> np.ndarray:
-    return reference.predict([read_image(p, min_side=1) for p in tqdm(paths, desc=desc, disable=not progress)])
-
-
 def emotion_labels(frame: pd.DataFrame, kind: str, progress: bool = True
                    ) -> tuple[np.ndarray, tuple[str, ...], str]:
     """(labels per row of ``frame``, class names, where the labels came from)."""
@@ -36,8 +30,7 @@ def emotion_labels(frame: pd.DataFrame, kind: str, progress: bool = True
         if (frame.label.astype(str) == "").any():
             raise ValueError(f"{kind}: some pairs have no emotion label; rerun the preprocess stage")
         return frame.label.astype(float).astype(int).to_numpy(), EMOTION_CLASSES[kind], f"{kind} labels"
-    probs = _reference_probabilities(ReferenceEmotionClassifier(), frame.original.tolist(), "reference labels",
-                                     progress)
+    probs = ReferenceEmotionClassifier().predict(read_images(frame.original, "reference labels", progress))
     return probs.argmax(axis=1), FER_CLASSES, REFERENCE_LABELS
 
 
@@ -52,7 +45,7 @@ def inference_scenario(frame: pd.DataFrame, classes: tuple[str, ...], methods: l
         name = reference.name
 
         def probabilities(paths: list[str], desc: str) -> np.ndarray:
-            return _reference_probabilities(reference, paths, desc, progress)
+            return reference.predict(read_images(paths, desc, progress))
     else:
         name = classifier.name
 

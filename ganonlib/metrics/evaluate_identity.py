@@ -12,19 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ganonlib.faces.landmarks import FaceMesher
-from ganonlib.io import read_image
+from ganonlib.io import read_images
 from ganonlib.metrics.identity import (PAPER_THRESHOLD, Recognizer, cosine_distances, cosine_similarities,
                                       rank1_rate, summarize_distances)
 from ganonlib.metrics.landmarks import normalized_mean_error
 
 __all__ = ["evaluate_identity", "training_leakage"]
-
-
-def _embed_paths(recognizer: Recognizer, paths: list[str], desc: str, progress: bool) -> np.ndarray:
-    return recognizer.embed([read_image(p, min_side=1) for p in tqdm(paths, desc=desc, disable=not progress)])
 
 
 def training_leakage(recognizer: Recognizer, generated: np.ndarray, train_embeddings: np.ndarray) -> float:
@@ -48,7 +43,7 @@ def evaluate_identity(processed_dir: str | Path, anonymized_dir: str | Path, met
     evaluated = pairs[pairs.split == split].reset_index(drop=True)
     if evaluated.empty:
         raise ValueError(f"no {split} pairs in {processed_dir}: nothing to evaluate")
-    originals = _embed_paths(recognizer, [str(processed_dir / p) for p in evaluated.image], "originals", progress)
+    originals = recognizer.embed(read_images([processed_dir / p for p in evaluated.image], "originals", progress))
     subjects = [str(s) if s != "" else k for s, k in zip(evaluated.subject, evaluated.key)]
     points = {k: np.load(processed_dir / p) for k, p in zip(evaluated.key, evaluated.points)}
     position = {k: i for i, k in enumerate(evaluated.key)}
@@ -69,7 +64,7 @@ def evaluate_identity(processed_dir: str | Path, anonymized_dir: str | Path, met
         if index.empty:
             summary[method] = {"provided": True, "n": 0, "note": f"no {split} outputs"}
             continue
-        images = [read_image(folder / p, min_side=1) for p in index.image]
+        images = read_images([folder / p for p in index.image])
         anon = recognizer.embed(images)
         own = originals[[position[k] for k in index.key]]
         distances = cosine_distances(own, anon)
@@ -104,14 +99,14 @@ def _leakage(recognizer: Recognizer, train_dir: Path, ours_dir: Path | None, eva
     train = pairs[pairs.split == "train"].reset_index(drop=True)
     if train.empty:
         return {"note": f"no train split in {train_dir}: leakage not measured"}
-    train_emb = _embed_paths(recognizer, [str(train_dir / p) for p in train.image], "train originals", progress)
+    train_emb = recognizer.embed(read_images([train_dir / p for p in train.image], "train originals", progress))
     result = {"evaluated": training_leakage(recognizer, evaluated_generated, train_emb),
               "train_identities": int(train.subject.nunique())}
     ours = pd.read_csv(ours_dir / "index.csv", keep_default_na=False) if ours_dir else pd.DataFrame()
     ours_train = ours[ours.split == "train"] if len(ours) else ours
     if len(ours_train):
         picked = ours_train.sample(n=min(sample, len(ours_train)), random_state=seed)
-        regenerated = _embed_paths(recognizer, [str(ours_dir / p) for p in picked.image], "train generated", progress)
+        regenerated = recognizer.embed(read_images([ours_dir / p for p in picked.image], "train generated", progress))
         result["training_sample"] = training_leakage(recognizer, regenerated, train_emb)
         result["training_sample_n"] = len(picked)
     return result
