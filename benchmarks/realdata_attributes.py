@@ -24,7 +24,7 @@ from ganonlib.anonymize.datasets import anonymize_dataset
 from ganonlib.config import DatasetConfig, PreprocessConfig
 from ganonlib.data.datasets import attribute_names, load_dataset, subject_split
 from ganonlib.data.preprocess import preprocess_dataset
-from ganonlib.io import file_sha256
+from ganonlib.io import file_sha256, json_number
 from ganonlib.metrics.method_images import method_images
 from ganonlib.metrics.evaluate_attributes import attribute_labels, attribute_removal
 from ganonlib.metrics.training_scenario import TrainedClassifier, training_scenario
@@ -75,8 +75,7 @@ def main() -> None:
         "generator_sha256": file_sha256(args.weights)[:16],
         "mean_removal_rate": {m: round(float(np.nanmean(rates[m])), 3) for m in rates.columns},
         "attributes_with_positives": int(rates["ours"].notna().sum()),
-        "removal_rates": {a: {m: (None if np.isnan(v) else round(float(v), 3)) for m, v in row.items()}
-                          for a, row in rates.iterrows()},
+        "removal_rates": {a: {m: json_number(v, 3) for m, v in row.items()} for a, row in rates.iterrows()},
         "seconds": round(time.perf_counter() - start, 1)}))
 
 

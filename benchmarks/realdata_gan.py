@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from ganonlib.config import DatasetConfig, PreprocessConfig
-from ganonlib.io import atomic_write_text
+from ganonlib.io import atomic_write_json
 
 DEFAULT_CELEBA = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba_sample"
 
@@ -110,7 +110,7 @@ def main() -> None:
     phases = list(PHASES) if args.phase == "all" else [args.phase]
     for phase in phases:
         figures = PHASES[phase](args)
-        atomic_write_text(args.out / f"{phase}.json", json.dumps(figures, indent=1) + "\n")
+        atomic_write_json(args.out / f"{phase}.json", figures)
     result = {"benchmark": "realdata_gan"}
     for phase in PHASES:
         if (args.out / f"{phase}.json").is_file():
