@@ -21,35 +21,30 @@ def test_source_notebooks_are_output_free_and_parameterized(path):
     assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
 
 
+def _defaults(notebook: str) -> dict:
+    """A notebook's parameter defaults, parsed as params.yaml's values are."""
+    return {p: yaml.safe_load(v["default"]) for p, v in pm.inspect_notebook(str(ROOT / "notebooks" / notebook)).items()}
+
+
 def test_parameter_defaults_match_params_yaml():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    defaults = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/02_preprocess.ipynb")).items()}
-    for key, value in params["preprocess"].items():
-        assert yaml.safe_load(defaults[key]) == value, key
-    gan = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/03_train_gan.ipynb")).items()}
-    for key, value in params["gan"].items():
-        if key != "dataset":
-            assert yaml.safe_load(gan[key]) == value, key
-    anon = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/04_anonymize.ipynb")).items()}
-    for key, value in params["anonymize"].items():
-        if key not in ("datasets", "baselines", "external", "external_dir"):
-            assert yaml.safe_load(anon[key]) == value, key
-    ident = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/10_eval_identity.ipynb")).items()}
-    for key, value in params["eval_identity"].items():
-        assert yaml.safe_load(ident[key]) == value, key
-    training = {p: v["default"] for p, v in
-                pm.inspect_notebook(str(ROOT / "notebooks/11_eval_emotion_training.ipynb")).items()}
-    inference = {p: v["default"] for p, v in
-                 pm.inspect_notebook(str(ROOT / "notebooks/12_eval_emotion_inference.ipynb")).items()}
+    # (params section, its notebook, keys that only DVC uses)
+    for section, notebook, dvc_only in (
+            ("preprocess", "02_preprocess", ()), ("gan", "03_train_gan", ("dataset",)),
+            ("anonymize", "04_anonymize", ("datasets", "baselines", "external", "external_dir")),
+            ("eval_identity", "10_eval_identity", ()), ("eval_attributes", "13_eval_attributes", ("datasets",)),
+            ("sample", "01_sample_data", ())):
+        defaults = _defaults(f"{notebook}.ipynb")
+        for key, value in params[section].items():
+            if key not in dvc_only:
+                assert defaults[key] == value, (section, key)
+    training, inference = _defaults("11_eval_emotion_training.ipynb"), _defaults("12_eval_emotion_inference.ipynb")
     for key, value in params["eval_emotion"].items():
         for defaults in (training, inference):
             if key in defaults:
-                assert yaml.safe_load(defaults[key]) == value, key
+                assert defaults[key] == value, key
     notebook_only = {"dataset", "methods", "reports", "models"}
     assert set(params["eval_emotion"]) - {"datasets"} == (set(training) | set(inference)) - notebook_only
-    sample = {p: v["default"] for p, v in pm.inspect_notebook(str(ROOT / "notebooks/01_sample_data.ipynb")).items()}
-    for key, value in params["sample"].items():
-        assert yaml.safe_load(sample[key]) == value, key
 
 
 def test_sample_and_preprocess_notebooks_run(tmp_path):
