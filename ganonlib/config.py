@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["DatasetConfig", "GanTrainConfig", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params",
-           "use_project_root"]
+__all__ = ["DatasetConfig", "GanTrainConfig", "Params", "PreprocessConfig", "SampleConfig", "from_section",
+           "load_params", "use_project_root"]
 
 T = TypeVar("T")
 

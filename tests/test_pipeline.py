@@ -69,14 +69,16 @@ def test_sample_and_preprocess_notebooks_run(tmp_path):
         paste_back_photos=2)
     anon = pd.read_csv(tmp_path / "anon" / "index.csv")
     assert list(anon.key) == list(pairs.key) and all((tmp_path / "anon" / p).is_file() for p in anon.image)
-    assert len(list((tmp_path / "anon" / "photos").glob("*_f0.png"))) == min(2, pairs[pairs.split == "test"].source.nunique())
+    test_photos = pairs[pairs.split == "test"].source.nunique()
+    assert len(list((tmp_path / "anon" / "photos").glob("*_f0.png"))) == min(2, test_photos)
     run("04_anonymize.ipynb", method="blur9", processed_dir="processed", out_dir="blur9")
     assert list(pd.read_csv(tmp_path / "blur9" / "index.csv").key) == list(pairs.key)
     run("04_anonymize.ipynb", method="ciagan", processed_dir="processed", out_dir="ciagan", external_dir="none")
     assert json.loads((tmp_path / "ciagan" / "summary.json").read_text())["provided"] is False
     for method in ("ours", "blur9", "ciagan"):
         (tmp_path / "data" / "anonymized" / "s").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "data" / "anonymized" / "s" / method).symlink_to(tmp_path / ("anon" if method == "ours" else method))
+        (tmp_path / "data" / "anonymized" / "s" / method).symlink_to(tmp_path / ("anon" if method == "ours"
+                                                                                 else method))
     (tmp_path / "data" / "processed").mkdir(parents=True)
     (tmp_path / "data" / "processed" / "s").symlink_to(tmp_path / "processed")
     run("10_eval_identity.ipynb", dataset="s", gan_train_dataset="s", methods=["ours", "blur9", "ciagan"])

@@ -99,5 +99,6 @@ def test_the_trainer_imports_nothing_the_gpu_checks_machine_lacks():
     """benchmarks/gpu_checks.sh runs the trainer where PyTorch is installed but not the kit's other packages."""
     code = ("import sys, ganonlib.train.gan, ganonlib.models.pix2pix; "
             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
-    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
     assert not loaded & {"mediapipe", "yaml", "cv2", "scipy", "sklearn", "timm", "deepface", "papermill"}

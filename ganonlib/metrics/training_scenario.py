@@ -45,8 +45,8 @@ def _names(row: np.ndarray, classes: tuple[str, ...] | list[str], multilabel: bo
 def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[str, ...] | list[str],
                       methods: list[str], cfg: ClassifierConfig, models_dir: str | Path, progress: bool = True
                       ) -> tuple[pd.DataFrame, dict]:
-    """``frame``: :func:`ganonlib.metrics.method_images.method_images` over train/val/test; ``labels``: (N,) class indices
-    or (N, A) multi-hot rows of ``frame``. Writes ``<models_dir>/<training set>/best.pt``.
+    """``frame``: :func:`ganonlib.metrics.method_images.method_images` over train/val/test; ``labels``: (N,) class
+    indices or (N, A) multi-hot rows of ``frame``. Writes ``<models_dir>/<training set>/best.pt``.
 
     Returns per-image predictions (``image, split, method, label, predicted, p_<class>...``) and the result with one
     report and confusion matrices per training set and split."""
