@@ -6,6 +6,8 @@ from pathlib import Path
 import pandas as pd
 
 from ganonlib.io import atomic_write_text
+from ganonlib.report.paper_attributes import PAPER_TABLE5, PAPER_TABLE6
+from ganonlib.report.paper_emotion import PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE4
 
 __all__ = ["METHOD_NAMES", "PAPER_TABLE1", "caption_table1", "caption_table2", "caption_table3", "caption_table4",
            "caption_table5", "caption_table6", "removal_order", "table1", "table2", "table3", "table4", "table5",
@@ -60,8 +62,6 @@ def _cell(kit: float | None, paper: float | None, digits: int = 2) -> str:
 def table2(result: dict, kind: str, methods: list[str]) -> pd.DataFrame:
     """Mean |p_orig - p_anon| per emotion (rows) and method (columns), beside the paper's Table 2 where the
     dataset and method are the paper's; methods the stage did not get are shown as not provided."""
-    from ganonlib.report.paper_emotion import PAPER_TABLE2
-
     paper = PAPER_TABLE2.get(kind, {})
     rows = []
     for emotion in result["classes"]:
@@ -76,8 +76,6 @@ def table2(result: dict, kind: str, methods: list[str]) -> pd.DataFrame:
 def table3(result: dict, kind: str) -> pd.DataFrame:
     """Wilcoxon ours vs each baseline per emotion (Z, r, Bonferroni p with stars, N), with the paper's p, Z, r
     where the dataset and baseline are the paper's."""
-    from ganonlib.report.paper_emotion import PAPER_TABLE3
-
     paper = PAPER_TABLE3.get(kind, {})
     order = {name: i for i, name in enumerate([*result["classes"], *result["methods"]])}
     rows = []
@@ -120,8 +118,6 @@ def _classification_table(result: dict, split: str, names: list[str], paper: dic
 def table4(result: dict, kind: str, split: str) -> pd.DataFrame:
     """Classification report per training set (Original, each method): P, R, F1 per class, accuracy, macro and
     weighted averages on the original ``split``; the paper's values (its validation split) beside them."""
-    from ganonlib.report.paper_emotion import PAPER_TABLE4
-
     paper = PAPER_TABLE4.get(kind, {}) if split == "val" else {}
     return _classification_table(result, split, [*result["classes"], "accuracy", "macro avg", "weighted avg"],
                                  paper, "Class")
@@ -130,8 +126,6 @@ def table4(result: dict, kind: str, split: str) -> pd.DataFrame:
 def table5(result: dict, kind: str, split: str) -> pd.DataFrame:
     """Multi-label classification report per training set: P, R, F1 per attribute and the micro, macro, weighted
     and samples averages on the original ``split``; CelebA's paper values (validation split) beside them."""
-    from ganonlib.report.paper_attributes import PAPER_TABLE5
-
     paper = PAPER_TABLE5 if kind == "celeba" and split == "val" else {}
     return _classification_table(result, split, [*result["classes"], "micro avg", "macro avg", "weighted avg",
                                                  "samples avg"], paper, "Attribute")
@@ -149,8 +143,6 @@ def removal_order(result: dict) -> tuple[str, list[str]]:
 def table6(result: dict, kind: str) -> pd.DataFrame:
     """Removal rate per attribute (rows, sorted by ours) and method, with the originals predicted positive; the
     paper's CelebA rates for GANonymization beside ours."""
-    from ganonlib.report.paper_attributes import PAPER_TABLE6
-
     paper = PAPER_TABLE6 if kind == "celeba" else {}
     methods = list(result["methods"])
     first, order = removal_order(result)
