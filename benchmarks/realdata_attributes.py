@@ -24,7 +24,7 @@ from ganonlib.anonymize.datasets import anonymize_dataset
 from ganonlib.config import DatasetConfig, PreprocessConfig
 from ganonlib.data.datasets import attribute_names, load_dataset, subject_split
 from ganonlib.data.preprocess import preprocess_dataset
-from ganonlib.io import file_sha256, json_number
+from ganonlib.io import atomic_write_text, file_sha256, json_number
 from ganonlib.metrics.method_images import method_images
 from ganonlib.metrics.evaluate_attributes import attribute_labels, attribute_removal
 from ganonlib.metrics.training_scenario import TrainedClassifier, training_scenario
@@ -63,7 +63,7 @@ def main() -> None:
     classifier = TrainedClassifier(args.out / "models" / "original" / "best.pt", cfg, names, f"{args.arch} (originals)")
     test = frame[frame.split == "test"].reset_index(drop=True)
     _, removal, _ = attribute_removal(test, ["ours", "blur9"], classifier)
-    removal.to_csv(args.out / "removal.csv", index=False)
+    atomic_write_text(args.out / "removal.csv", removal.to_csv(index=False))
     rates = removal.pivot_table(index="attribute", columns="method", values="removal_rate")
     val = training["methods"]["original"]["val"]["report"]
     print(json.dumps({

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from ganonlib.config import DatasetConfig, PreprocessConfig
-from ganonlib.io import atomic_write_json
+from ganonlib.io import atomic_write_image, atomic_write_json
 
 DEFAULT_CELEBA = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba_sample"
 
@@ -84,7 +84,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     rows = [[index.original[i], processed / pairs.landmarks[index.key[i]], ours / index.image[i]]
             for i in range(min(8, len(index)))]
     grid = args.out / "grid_original_landmarks_output.png"
-    image_grid(rows, cell=args.size // 2).save(grid)
+    atomic_write_image(grid, np.asarray(image_grid(rows, cell=args.size // 2)))
     return {"mesh_found_share": round(float(np.mean([mesher(o) is not None for o in outputs])), 3),
             "mtcnn_face_share": round(float(np.mean([len(detector.detect(o)) > 0 for o in outputs])), 3),
             "mtcnn_face_share_originals": round(float(np.mean([len(detector.detect(o)) > 0 for o in originals])), 3),

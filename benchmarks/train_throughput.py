@@ -10,8 +10,8 @@ backward, both Adam steps) for (a) plain eager and (b) the kit's trainer setting
 (b) the kit: the step ``ganonlib.train.gan`` trains with (``build_models`` + ``training_step``): bf16 autocast,
     channels_last with a layout-keeping instance norm, the final layer as one 3x3 convolution + pixel shuffle,
     fused Adam, cuDNN autotuning, D frozen for G's loss, D's real and fake halves in one batch, torch.compile
-    (``--compile-mode``). ``--eager`` also measures (b) without
-    torch.compile, ``--also-mode`` another compile mode; on a CPU (b) is fp32 + channels_last, as the trainer runs.
+    (``--compile-mode``). ``--eager`` also measures (b) without torch.compile, ``--also-mode`` another compile
+    mode; on a CPU (b) runs in fp32 without compile or fused Adam, as the trainer does there.
 Progress goes to stderr, one line per setting, so a run cut short still shows what it measured.
 """
 from __future__ import annotations
@@ -109,7 +109,7 @@ def main() -> None:
                       "kit_settings": ("bf16 autocast + channels_last + sub-pixel final conv + fused Adam + "
                                        "frozen/batched D + "
                                        f"torch.compile({args.compile_mode})") if cuda
-                      else "fp32 + channels_last + frozen/batched D (CPU)",
+                      else "fp32 + channels_last + sub-pixel final conv + frozen/batched D (CPU)",
                       "torch": torch.__version__}))
 
 

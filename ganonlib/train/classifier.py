@@ -140,5 +140,3 @@ def _evaluate(model: nn.Module, data: ImageLabels, criterion: nn.Module, cfg: Cl
         total += float(criterion(model(x), y.float() if cfg.multilabel else y.long())) * len(x)
         seen += len(x)
     return total / max(seen, 1)
-
-
