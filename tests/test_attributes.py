@@ -6,9 +6,9 @@ import pytest
 from ganonlib.config import DatasetConfig
 from ganonlib.data.datasets import SAMPLE_ATTRIBUTES, attribute_names, load_dataset
 from ganonlib.metrics.attributes import multilabel_summary, removal_rates
-from ganonlib.metrics.evaluate_attributes import attribute_labels
+from ganonlib.metrics.evaluate_attributes import attribute_labels, training_summary
 from ganonlib.report.paper_attributes import PAPER_TABLE5, PAPER_TABLE6
-from ganonlib.report.tables import table5, table6
+from ganonlib.report.tables import scored_methods, scored_splits, table5, table6
 
 
 def test_removal_rates_by_hand():
@@ -59,6 +59,17 @@ def test_table5_and_table6_cells():
     assert t6.at["Male", "Ours"] == "0.300 (paper 0.276, +0.024)" and t6.at["Male", "Blur 9x9"] == "0.000"
     assert t6.at["Bald", "Ours"] == "not provided (paper 1.000)" and t6.at["Bald", "Blur 9x9"] == "no original has it"
     assert "paper" not in table6(removal, "sample").to_string()
+
+
+def test_only_the_scored_splits_are_reported():
+    report = {avg: {"f1-score": 0.123456} for avg in ("micro avg", "macro avg", "weighted avg", "samples avg")}
+    run = {"train_images": 8, "best_epoch": 2, "backbone_weights": "none (from scratch)",
+           "val": {"report": report, "n": 4}, "test": {"n": 0}}  # a dataset too small for a test split
+    training = {"methods": {"original": run, "ours": run}}
+    assert scored_splits(training) == ["val"] and scored_methods(training, "test") == []
+    summary = training_summary(training)
+    assert set(summary) == {"original", "ours"} and "test" not in summary["ours"]
+    assert summary["ours"]["val"]["samples avg"] == 0.1235 and summary["ours"]["best_epoch"] == 2
 
 
 def test_sample_attributes_are_its_known_properties(tmp_path):

@@ -20,7 +20,7 @@ from ganonlib.data.sample import PHOTOS
 from ganonlib.io import IMAGE_SUFFIXES, iter_images
 
 __all__ = ["AFFECTNET_CLASSES", "CELEBA_PARTITIONS", "CKPLUS_CLASSES", "FACES_CLASSES", "LOADERS", "Record",
-           "SAMPLE_ATTRIBUTES", "attribute_names", "load_dataset", "subject_split"]
+           "SAMPLE_ATTRIBUTES", "attribute_names", "attribute_source", "load_dataset", "subject_split"]
 
 SPLITS = ("train", "val", "test")
 CELEBA_PARTITIONS = {"0": "train", "1": "val", "2": "test"}
@@ -194,6 +194,15 @@ def attribute_names(cfg: DatasetConfig) -> list[str]:
     if cfg.kind == "sample":
         return list(SAMPLE_ATTRIBUTES)
     return []
+
+
+def attribute_source(kind: str) -> str:
+    """What the attribute labels of a dataset kind are, in the words every caption and metrics file repeats."""
+    if kind == "celeba":
+        return "CelebA attributes (list_attr_celeba.txt)"
+    if kind == "sample":
+        return "the sample's known per-image properties (person, augmentation applied), not CelebA attributes"
+    return f"{kind} attributes"
 
 
 def load_folder(root: Path, cfg: DatasetConfig) -> list[Record]:

@@ -14,7 +14,7 @@ from ganonlib.metrics.attributes import removal_rates
 from ganonlib.metrics.method_images import method_probabilities
 from ganonlib.metrics.training_scenario import TrainedClassifier
 
-__all__ = ["attribute_labels", "attribute_removal"]
+__all__ = ["attribute_labels", "attribute_removal", "training_summary"]
 
 
 def attribute_labels(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
@@ -48,3 +48,14 @@ def attribute_removal(frame: pd.DataFrame, methods: list[str], classifier: Train
                               "positives": {r.attribute: int(r.positives) for r in block.itertuples()}}
                           for m, block in removal.groupby("method", sort=False)}}
     return pd.concat(per_image, ignore_index=True), removal, result
+
+
+def training_summary(training: dict) -> dict:
+    """What the metrics file keeps of the training scenario: per training set its size, best epoch, backbone
+    weights and, per split it was scored on, the four F1 averages."""
+    return {m: {"train_images": r["train_images"], "best_epoch": r["best_epoch"],
+                "backbone_weights": r["backbone_weights"],
+                **{s: {avg: round(r[s]["report"][avg]["f1-score"], 4) for avg in
+                       ("micro avg", "macro avg", "weighted avg", "samples avg")}
+                   for s in ("val", "test") if r[s]["n"]}}
+            for m, r in training["methods"].items()}

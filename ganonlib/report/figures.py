@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1, removal_order  # noqa: E402
+from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1, removal_order, scored_methods  # noqa: E402
 
 __all__ = ["attribute_confusion", "confusion_grid", "emotion_distance_bars", "identity_bars", "removal_bars",
            "save_figure"]
@@ -93,7 +93,7 @@ def removal_bars(result: dict, path: str | Path, title: str) -> plt.Figure:
 def attribute_confusion(result: dict, split: str, path: str | Path, title: str) -> plt.Figure:
     """Figure 11: per attribute the row-normalised confusion matrix (TN, FP | FN, TP rates), one panel per
     training set."""
-    methods = [m for m in result["methods"] if result["methods"][m][split]["n"]]
+    methods = scored_methods(result, split)
     names = result["classes"]
     fig, axes = plt.subplots(1, len(methods), figsize=(2.4 * len(methods) + 1, 0.22 * len(names) + 1.5),
                              squeeze=False)

@@ -20,8 +20,8 @@ from ganonlib.io import atomic_write_text, read_image  # noqa: E402
 from ganonlib.metrics.method_images import method_images, provided_methods  # noqa: E402
 from ganonlib.report.figures import save_figure  # noqa: E402
 from ganonlib.report.tables import (METHOD_NAMES, caption_table1, caption_table2, caption_table3,  # noqa: E402
-                                    caption_table4, caption_table5, caption_table6, table1, table2, table3,
-                                    table4, table5, table6)
+                                    caption_table4, caption_table5, caption_table6, scored_splits, table1, table2,
+                                    table3, table4, table5, table6)
 
 __all__ = ["FIGURE_OF_KIND", "build_report", "sample_grid"]
 
@@ -86,15 +86,13 @@ def _paper_tables(reports: Path, kinds: dict[str, str], emotion: list[str], attr
             tables[2].append((caption_table2(inference), table2(inference, kind, methods)))
             tables[3].append((caption_table3(inference), table3(inference, kind)))
         training = _load(reports / "metrics" / f"emotion_training_{ds}.json")
-        for split in ("val", "test"):
-            if training and training["methods"]["original"][split]["n"]:
-                tables[4].append((caption_table4(training, split), table4(training, kind, split)))
+        for split in scored_splits(training) if training else []:
+            tables[4].append((caption_table4(training, split), table4(training, kind, split)))
     for ds in attributes:
         kind = kinds.get(ds, ds)
         training = _load(reports / "attributes" / ds / "training.json")
-        for split in ("val", "test"):
-            if training and training["methods"]["original"][split]["n"]:
-                tables[5].append((caption_table5(training, split), table5(training, kind, split)))
+        for split in scored_splits(training) if training else []:
+            tables[5].append((caption_table5(training, split), table5(training, kind, split)))
         removal = _load(reports / "metrics" / f"attributes_{ds}.json")
         if removal:
             tables[6].append((caption_table6(removal), table6(removal, kind)))

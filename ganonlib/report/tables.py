@@ -10,8 +10,8 @@ from ganonlib.report.paper_attributes import PAPER_TABLE5, PAPER_TABLE6
 from ganonlib.report.paper_emotion import PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE4
 
 __all__ = ["METHOD_NAMES", "PAPER_TABLE1", "caption_table1", "caption_table2", "caption_table3", "caption_table4",
-           "caption_table5", "caption_table6", "removal_order", "table1", "table2", "table3", "table4", "table5",
-           "table6", "write_table"]
+           "caption_table5", "caption_table6", "removal_order", "scored_methods", "scored_splits", "table1", "table2",
+           "table3", "table4", "table5", "table6", "write_table"]
 
 # Table 1 of the paper: mean cosine distance (Facenet512) between original and anonymized faces, WIDER
 PAPER_TABLE1 = {"original": 0.0, "ours": 0.7145, "deepprivacy2": 0.8119, "ciagan": 0.9280, "pixel8": 0.8791,
@@ -90,10 +90,20 @@ def table3(result: dict, kind: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def scored_methods(result: dict, split: str) -> list[str]:
+    """The training sets of a training-scenario result whose classifier was scored on ``split``."""
+    return [m for m in result["methods"] if result["methods"][m][split]["n"]]
+
+
+def scored_splits(result: dict) -> list[str]:
+    """The original splits a training-scenario result scored (val, test; a tiny dataset may lack one)."""
+    return [s for s in ("val", "test") if result["methods"]["original"][s]["n"]]
+
+
 def _classification_table(result: dict, split: str, names: list[str], paper: dict, first: str) -> pd.DataFrame:
     """Rows ``names`` of the classification reports of every training set scored on ``split``: P, R, F1 per
     training set (one value for accuracy) and N, each cell beside the paper's value where ``paper`` has it."""
-    methods = [m for m in result["methods"] if result["methods"][m][split]["n"]]
+    methods = scored_methods(result, split)
     if not methods:
         return pd.DataFrame()
     rows = []
