@@ -7,7 +7,8 @@ import json
 import sys
 from dataclasses import MISSING, fields
 
-from ganonlib.config import DatasetConfig, GanTrainConfig, PreprocessConfig, SampleConfig
+from ganonlib.config import (FALLBACKS, NO_FACE_POLICIES, AnonymizeConfig, ConfigError, DatasetConfig, GanTrainConfig,
+                             PreprocessConfig, SampleConfig)
 from ganonlib.weights import MissingWeightsError
 
 __all__ = ["main"]
@@ -20,7 +21,7 @@ _PREPROCESS_HELP = {
     "detector": "mediapipe (offline default) | retinaface (the paper's; needs its weights) | mtcnn",
     "min_confidence": "minimum detection score",
     "margin": "fraction of the face box added on each side (paper: 0)",
-    "max_faces": "most faces kept per photo, best scores first",
+    "max_faces": "most faces kept per photo, best scores first (0 = no cap); anonymizing covers the rest",
     "segmentation": "selfie (offline default) | unet (paper; needs package + weights) | none",
     "unet_weights": "checkpoint of the head-segmentation U-Net",
     "landmarks_style": "cross (what the published model saw) | point (the paper's text)",
@@ -28,6 +29,22 @@ _PREPROCESS_HELP = {
     "max_pixels": "photos with more pixels are refused (decompression bombs)",
     "min_side": "photos with a shorter side are refused",
     "n_jobs": "parallel worker processes",
+}
+
+_ANONYMIZE_HELP = {
+    "weights": "generator file",
+    "device": "auto | cpu | cuda",
+    "precision": "auto (bf16 on CUDA and on CPUs with native bf16) | fp32 | bf16",
+    "batch_size": "faces per generator batch",
+    "no_face": f"photo without any face: {' | '.join(NO_FACE_POLICIES)} (average = the paper's average face crop; "
+               f"blur = the whole photo blurred, with --paste-back)",
+    "fallback": f"face found but not re-synthesized (no mesh, cap, failure): {' | '.join(FALLBACKS)}; "
+                f"none leaves it visible",
+    "paste_back": "also write the whole photo with every face replaced (photos/<name>.png)",
+    "feather": "blend edge, fraction of the face size",
+    "compile": "torch.compile the generator: faster on many photos, ~1 min to start",
+    "strict": "exit 3 when any face got the fallback or any file failed",
+    "workers": "face extraction processes (a crash in one costs one file)",
 }
 
 _TRAIN_HELP = {
@@ -55,15 +72,16 @@ _TRAIN_HELP = {
 
 
 def _add_config_options(parser: argparse.ArgumentParser, config: type, helps: dict[str, str],
-                        skip: tuple[str, ...] = ()) -> None:
-    """One ``--option`` per field of a config dataclass that has a default, with that default (``--x/--no-x`` for
-    a boolean)."""
+                        skip: tuple[str, ...] = (), defaults: dict | None = None) -> None:
+    """One ``--option`` per field of a config dataclass that has a default, with that default or the one in
+    ``defaults`` (``--x/--no-x`` for a boolean)."""
     for f in fields(config):
         if f.name in skip or f.default is MISSING:
             continue
         kind = {"action": argparse.BooleanOptionalAction} if isinstance(f.default, bool) else {"type": type(f.default)}
-        parser.add_argument(f"--{f.name.replace('_', '-')}", default=f.default,
-                            help=f"{helps[f.name]} (default: {f.default})", **kind)
+        default = (defaults or {}).get(f.name, f.default)
+        parser.add_argument(f"--{f.name.replace('_', '-')}", default=default,
+                            help=f"{helps[f.name]} (default: {default})", **kind)
 
 
 def _preprocess(args: argparse.Namespace) -> int:
@@ -80,18 +98,27 @@ def _preprocess(args: argparse.Namespace) -> int:
 
 
 def _anonymize(args: argparse.Namespace) -> int:
-    from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+    from pathlib import Path
 
-    cfg = AnonymizeConfig(weights=args.weights, device=args.device, precision=args.precision,
-                          batch_size=args.batch_size, no_face=args.no_face, paste_back=args.paste_back,
-                          compile=args.compile)
-    detection = {f.name: getattr(args, f.name) for f in fields(PreprocessConfig) if f.name not in _ANON_SKIP}
-    # image_size 0: align faces at the size the generator was trained at
-    anonymizer = Anonymizer(cfg, PreprocessConfig(image_size=0, **detection))
+    from ganonlib.anonymize.ganonymization import Anonymizer, anonymize_files
+    from ganonlib.anonymize.inputs import discover_inputs
+
+    cfg = AnonymizeConfig(**{f.name: getattr(args, f.name) for f in fields(AnonymizeConfig)})
+    detection = PreprocessConfig(**{f.name: getattr(args, f.name) for f in fields(PreprocessConfig)
+                                    if f.name not in _ANON_SKIP})
+    discover_inputs(Path(args.input), Path(args.output))  # paths refused before the generator loads
+    anonymizer = Anonymizer(cfg, detection, follow_generator_size=True)
     s = anonymize_files(args.input, args.output, anonymizer)
-    print(f"{s['files']} files: {s['faces_found']} faces found, {s['faces_anonymized']} anonymized, "
-          f"{s['faces_skipped']} skipped; {s['files_without_face']} without face (policy {s['no_face_policy']}), "
-          f"{s['files_failed']} unreadable. Details: {args.output}/manifest.csv")
+    print(f"{s['files']} files: {s['faces_found']} faces found, {s['faces_anonymized']} re-synthesized, "
+          f"{s['faces_covered']} covered by the fallback ({s['fallback']}), {s['faces_left_unchanged']} left "
+          f"unchanged; {s['files_without_face']} without face (policy {s['no_face_policy']}), {s['files_failed']} "
+          f"failed, {s['files_not_images']} not images, {s['files_reused']} reused from an earlier run. "
+          f"Faces by height: {', '.join(f'{k} px: {v}' for k, v in s['faces_by_height_px'].items() if v) or 'none'}. "
+          f"Details: {args.output}/manifest.csv")
+    if cfg.strict and (s["faces_covered"] or s["faces_left_unchanged"] or s["files_failed"]):
+        print("ganon: --strict: not every face was re-synthesized or not every file was read (exit 3)",
+              file=sys.stderr)
+        return 3
     return 0
 
 
@@ -140,19 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     anon = sub.add_parser("anonymize", help="replace every face with a GAN-synthesized one (paper 3.4)")
     anon.add_argument("input", help="a photo or a folder of photos (the tree is mirrored)")
     anon.add_argument("output", help="output folder: aligned anonymized crops <name>_f<k>.png, manifest.csv")
-    anon.add_argument("--weights", default="models/gan/generator.pt", help="generator file (default: %(default)s)")
-    anon.add_argument("--device", default="auto", help="auto | cpu | cuda (default: %(default)s)")
-    anon.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                      help="auto: bf16 on CUDA and on CPUs with native bf16 (default: %(default)s)")
-    anon.add_argument("--batch-size", type=int, default=8, help="faces per generator batch (default: %(default)s)")
-    anon.add_argument("--no-face", default="average", choices=["average", "skip", "blur"],
-                      help="photo or face without landmarks: the paper's average face from empty landmarks, skip, "
-                           "or blur (default: %(default)s)")
-    anon.add_argument("--paste-back", action="store_true",
-                      help="also write the whole photo with every face replaced (<name>.png)")
-    anon.add_argument("--compile", action="store_true",
-                      help="torch.compile the generator: faster on many photos, ~1 min to start")
-    _add_config_options(anon, PreprocessConfig, _PREPROCESS_HELP, skip=_ANON_SKIP)
+    _add_config_options(anon, AnonymizeConfig, _ANONYMIZE_HELP)
+    # anonymizing caps nothing unless asked: every face found is re-synthesized or covered
+    _add_config_options(anon, PreprocessConfig, _PREPROCESS_HELP, skip=_ANON_SKIP, defaults={"max_faces": 0})
     anon.set_defaults(run=_anonymize)
 
     train = sub.add_parser("train", help="train the GAN on preprocessed pairs (paper 3.4; defaults: the paper's)")
@@ -177,12 +194,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ganonlib.anonymize.photos import OutputWriteError
+    from ganonlib.workers import WorkerError
+
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (MissingWeightsError, FileNotFoundError, ValueError) as err:
+    except ConfigError as err:  # name the option as the user typed it
+        print(f"ganon: --{err.setting.replace('_', '-')}: {err.problem}", file=sys.stderr)
+        return 2
+    except (MissingWeightsError, FileNotFoundError, ValueError, WorkerError) as err:
         print(f"ganon: {err}", file=sys.stderr)
         return 2
+    except OutputWriteError as err:
+        print(f"ganon: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

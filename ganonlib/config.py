@@ -7,14 +7,79 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
-__all__ = ["DatasetConfig", "GanTrainConfig", "Params", "PreprocessConfig", "SampleConfig", "from_section",
-           "load_params", "use_project_root"]
+__all__ = ["AnonymizeConfig", "ConfigError", "DatasetConfig", "FALLBACKS", "GanTrainConfig", "NO_FACE_POLICIES",
+           "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params", "params_section",
+           "use_project_root"]
 
 T = TypeVar("T")
+
+DETECTOR_NAMES = ("mediapipe", "retinaface", "mtcnn")
+SEGMENTATION_NAMES = ("selfie", "unet", "none")
+LANDMARK_STYLES = ("cross", "point")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
+NO_FACE_POLICIES = ("average", "skip", "blur")  # a photo in which no face is found
+FALLBACKS = ("blur", "fill", "none")  # a face found but not re-synthesized
+
+
+class ConfigError(ValueError):
+    """A setting out of its range or of the wrong type, found before any work starts. ``setting`` is the field name;
+    the CLI shows it as ``--option``, a DVC stage as its params.yaml key."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def _validate(cfg: Any, rules: dict[str, Callable[[Any], str]]) -> None:
+    """Check every field's type (from its annotation) and, where ``rules`` has one, its value: a rule returns the
+    problem, or "" when the value is fine."""
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        allowed = _TYPES.get(str(f.type))
+        # bool is an int to Python, not to a config: `epochs: true` is a typo, not 1 epoch
+        if allowed and (not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed)):
+            raise ConfigError(f.name, f"expected {f.type}, got {value!r}")
+        problem = rules[f.name](value) if f.name in rules else ""
+        if problem:
+            raise ConfigError(f.name, f"{problem} (got {value!r})")
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    return lambda v: "" if v in choices else f"choose one of {', '.join(choices)}"
+
+
+def _at_least(low: float) -> Callable[[Any], str]:
+    return lambda v: "" if v >= low else f"must be at least {low}"
+
+
+def _between(low: float, high: float, open_low: bool = False) -> Callable[[Any], str]:
+    def rule(v: float) -> str:
+        ok = (low < v if open_low else low <= v) and v <= high
+        return "" if ok else f"must lie in {'(' if open_low else '['}{low}, {high}]"
+    return rule
+
+
+_FRACTION = _between(0.0, 1.0, open_low=True)
+
+
+@contextmanager
+def params_section(section: str) -> Iterator[None]:
+    """Name the params.yaml key in a setting's error: ``preprocess.image_size: must be at least 64 (got 0)``.
+    The notebooks build their configs inside it, so a DVC stage stops before any work with the key to fix."""
+    try:
+        yield
+    except ConfigError as err:
+        raise ConfigError(f"params.yaml {section}.{err.setting}", err.problem) from None
 
 
 def from_section(cls: type[T], section: dict[str, Any] | None, **extra: Any) -> T:
@@ -50,6 +115,10 @@ class DatasetConfig:
     seed: int = 0
     limit: int = 0  # 0 = every image; otherwise a seeded subset, for quick looks at a big dataset
 
+    def __post_init__(self) -> None:
+        _validate(self, {"val_fraction": _between(0.0, 0.9), "test_fraction": _between(0.0, 0.9),
+                         "limit": _at_least(0)})
+
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -59,7 +128,7 @@ class PreprocessConfig:
     detector: str = "mediapipe"  # mediapipe | retinaface | mtcnn
     min_confidence: float = 0.5
     margin: float = 0.0  # fraction of the box added on each side; the original crops without margin
-    max_faces: int = 10
+    max_faces: int = 10  # most faces kept per photo (0 = no cap); anonymizing covers the faces beyond it
     segmentation: str = "selfie"  # selfie | unet | none
     unet_weights: str = "models/external/head_segmentation.ckpt"
     landmarks_style: str = "cross"  # cross (what the published model saw) | point (the paper's text)
@@ -67,6 +136,15 @@ class PreprocessConfig:
     max_pixels: int = 100_000_000
     min_side: int = 16
     n_jobs: int = 2
+
+    def __post_init__(self) -> None:
+        _validate(self, {
+            "image_size": _between(64, 4096), "detector": _one_of(DETECTOR_NAMES),
+            "min_confidence": _FRACTION, "mesh_confidence": _FRACTION,
+            # the crop is (1 + 2 margin) times the face: beyond 2 it holds more photo than face
+            "margin": _between(0.0, 2.0), "max_faces": _at_least(0), "segmentation": _one_of(SEGMENTATION_NAMES),
+            "landmarks_style": _one_of(LANDMARK_STYLES), "max_pixels": _at_least(1), "min_side": _at_least(1),
+            "n_jobs": lambda v: "" if v >= 1 or v == -1 else "must be at least 1 (or -1: every core)"})
 
     def fingerprint(self) -> str:
         """Hash of every setting that changes the outputs (not n_jobs): cached results are reused only on a match."""
@@ -100,6 +178,46 @@ class GanTrainConfig:
     num_workers: int = 0  # data loader processes (faces are read from memory or a memory map)
     cache_dir: str = ""  # "" = decode faces into memory; else a folder for the memory-mapped face cache
     gpus: int = 1  # > 1: that many DDP processes, one per GPU (CPU processes over gloo without CUDA)
+
+    def __post_init__(self) -> None:
+        positive = _between(0.0, float("inf"), open_low=True)
+        _validate(self, {"epochs": _at_least(1), "batch_size": _at_least(1), "lr": positive,
+                         "beta1": _between(0.0, 1.0), "beta2": _between(0.0, 1.0), "lambda_l1": _at_least(0.0),
+                         "device": _one_of(DEVICES), "max_steps_per_epoch": _at_least(0), "samples": _at_least(0),
+                         "checkpoint_every": _at_least(0), "max_seconds": _at_least(0.0),
+                         "num_workers": _at_least(0), "gpus": _at_least(1)})
+        _check_device(self.device)
+
+
+@dataclass(frozen=True)
+class AnonymizeConfig:
+    """Anonymizing photos with the trained generator (paper 3.4) and what happens where it cannot."""
+
+    weights: str = "models/gan/generator.pt"
+    device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto (bf16 on CUDA and on CPUs with bf16 support) | fp32 | bf16
+    batch_size: int = 8
+    no_face: str = "average"  # photo without face: average (the paper's: generate from empty landmarks) | skip | blur
+    fallback: str = "blur"  # face found but not re-synthesized (no mesh, cap, failure): blur | fill | none
+    paste_back: bool = False
+    feather: float = 0.04  # blend edge, fraction of the face size
+    compile: bool = False  # torch.compile the generator: ~20 % faster on a CPU after ~45 s of compiling
+    strict: bool = False  # the command exits 3 when any face got the fallback or any file failed
+    workers: int = 1  # extraction processes: a native crash in one costs one file, not the run
+
+    def __post_init__(self) -> None:
+        _validate(self, {"device": _one_of(DEVICES), "precision": _one_of(PRECISIONS), "batch_size": _at_least(1),
+                         "no_face": _one_of(NO_FACE_POLICIES), "fallback": _one_of(FALLBACKS),
+                         "feather": _between(0.0, 0.5), "workers": _at_least(1)})
+        _check_device(self.device)
+
+
+def _check_device(device: str) -> None:
+    if device == "cuda":
+        import torch  # here: reading params must not pay for torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("device", "cuda asked for, but no CUDA GPU is visible (use auto or cpu)")
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,14 @@ __all__ = [
     "read_manifest",
     "to_rgb8",
     "write_manifest",
+    "MANIFEST_FIELDS",
+    "MAX_SIDE",
 ]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"})
+
+# OpenCV's geometric functions abort the process (SIGABRT) on an image side of 32767 px or more (SHRT_MAX)
+MAX_SIDE = 32766
 
 # Pillow's own guard only warns below 2x its limit; the kit refuses explicitly from the header, before decoding.
 Image.MAX_IMAGE_PIXELS = None
@@ -105,6 +110,9 @@ def read_image(path: str | os.PathLike, max_pixels: int = 100_000_000, min_side:
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageReadError("too_large", f"{width}x{height} exceeds max_pixels={max_pixels}")
+            if max(width, height) > MAX_SIDE:
+                raise ImageReadError("too_large", f"{width}x{height}: a side over {MAX_SIDE} px, more than OpenCV "
+                                                  f"can process")
             if min(width, height) < min_side:
                 raise ImageReadError("too_small", f"{width}x{height} is below min_side={min_side}")
             image.load()
@@ -135,12 +143,22 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write through a temp file in the same folder and rename it over ``path``: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the mode any new file of the user's gets
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
@@ -207,6 +225,7 @@ class ManifestRow:
     score: float = float("nan")
     sha256: str = ""
     fingerprint: str = ""
+    box: str = ""  # "x0 y0 x1 y1" of the face in source pixels (face rows)
 
 
 MANIFEST_FIELDS = [f.name for f in fields(ManifestRow)]
@@ -232,7 +251,10 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     with open(path, newline="", encoding="utf-8") as handle:
         rows = []
         for raw in csv.DictReader(handle):
+            if raw.get("score") is None:  # a line cut short by a killed writer
+                continue
             raw["face"] = int(raw["face"])
             raw["score"] = float(raw["score"]) if raw["score"] else float("nan")
-            rows.append(ManifestRow(**{k: raw[k] for k in MANIFEST_FIELDS}))
+            rows.append(ManifestRow(**{k: raw.get(k) or "" if k not in ("face", "score") else raw[k]
+                                       for k in MANIFEST_FIELDS}))
         return rows

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ganonlib.io import file_sha256
 
-__all__ = ["KNOWN_SHA256", "MissingWeightsError", "deepface_weights_dir", "require_weights", "verify_sha256"]
+__all__ = ["KNOWN_SHA256", "MissingWeightsError", "WeightsError", "deepface_weights_dir", "require_weights",
+           "verify_sha256"]
 
 # Files whose published hash the kit knows; a file with another hash is refused rather than silently used.
 KNOWN_SHA256: dict[str, str] = {}
@@ -14,6 +15,10 @@ KNOWN_SHA256: dict[str, str] = {}
 
 class MissingWeightsError(FileNotFoundError):
     """An optional model was selected but its weights are absent. The message says what to put where."""
+
+
+class WeightsError(ValueError):
+    """A weights file that is present but unusable (empty, truncated, not the expected model, NaN)."""
 
 
 def deepface_weights_dir() -> Path:
@@ -27,7 +32,7 @@ def verify_sha256(path: Path, expected: str | None = None) -> None:
         return
     actual = file_sha256(path)
     if actual != expected:
-        raise ValueError(f"{path} has sha256 {actual}, expected {expected}: replace it with the published file")
+        raise WeightsError(f"{path} has sha256 {actual}, expected {expected}: replace it with the published file")
 
 
 def require_weights(candidates: list[Path], what: str, alternative: str) -> Path:

@@ -1,15 +1,14 @@
 """GANonymization at inference: landmarks of every face -> the trained generator -> a new face (paper 3.4).
 
 Two entry points: :func:`anonymize_pairs` turns the rendered landmarks of a preprocessed dataset into anonymized
-crops with the same keys (what the evaluation compares), :func:`anonymize_files` takes any photos (a file or a tree,
-mirrored), writes the aligned anonymized crops and, with ``paste_back``, the whole photo with every face replaced.
+crops with the same keys (what the evaluation compares); :func:`anonymize_files` (:mod:`ganonlib.anonymize.photos`)
+takes any photos (a file or a tree, mirrored), writes the aligned anonymized crops and, with ``paste_back``, the
+whole photo with every face replaced or covered.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -17,46 +16,53 @@ import torch
 from tqdm.auto import tqdm
 
 from ganonlib.anonymize.datasets import finish_method, output_row, pair_index
-from ganonlib.anonymize.paste import face_mask, paste_back
-from ganonlib.config import PreprocessConfig
+from ganonlib.anonymize.photos import anonymize_files
+from ganonlib.config import NO_FACE_POLICIES, AnonymizeConfig, PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
 from ganonlib.devices import resolve_device
-from ganonlib.faces.extract import ExtractedFace, FaceExtractor
-from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, file_sha256,
-                         iter_images, read_image, write_manifest)
+from ganonlib.io import atomic_write_image, file_sha256
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.train.gan import load_checkpoint
-from ganonlib.weights import require_weights, verify_sha256
+from ganonlib.weights import WeightsError, require_weights, verify_sha256
 
 __all__ = ["AnonymizeConfig", "Anonymizer", "NO_FACE_POLICIES", "anonymize_files", "anonymize_pairs",
            "load_generator"]
 
-NO_FACE_POLICIES = ("average", "skip", "blur")
 
-
-@dataclass(frozen=True)
-class AnonymizeConfig:
-    weights: str = "models/gan/generator.pt"
-    device: str = "auto"  # auto | cpu | cuda
-    precision: str = "auto"  # auto (bf16 on CUDA and on CPUs with bf16 support) | fp32 | bf16
-    batch_size: int = 8
-    no_face: str = "average"  # average (the paper's: generate from empty landmarks) | skip | blur
-    paste_back: bool = False
-    feather: float = 0.04  # blend edge, fraction of the face size
-    compile: bool = False  # torch.compile the generator: ~20 % faster on a CPU after ~45 s of compiling
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorUNet, int]:
     """The kit's generator file (``{"generator": state_dict, "image_size": int}``), verified by its ``.sha256``
-    sidecar when present, loaded with ``weights_only=True`` onto any device."""
+    sidecar when present, loaded with ``weights_only=True`` onto any device. A file that is not a whole, finite
+    generator of the kit's shape is one :class:`WeightsError` saying what is wrong with it."""
     path = require_weights([Path(path)], "GAN generator",
                            "train one with `dvc repro train_gan`, or convert the published checkpoint with "
                            "`ganon convert-checkpoint`")
+    if path.stat().st_size == 0:
+        raise WeightsError(f"{path} is empty (0 bytes): train or convert the generator again")
     sidecar = path.with_name(path.name + ".sha256")
-    verify_sha256(path, sidecar.read_text().split()[0] if sidecar.is_file() else None)
-    state = load_checkpoint(path, "cpu")
+    if sidecar.is_file():
+        recorded = sidecar.read_text().split()
+        if not recorded:
+            raise WeightsError(f"{sidecar} is empty: it should hold the sha256 of {path.name} (write it, or delete "
+                               f"the sidecar to load the file unchecked)")
+        verify_sha256(path, recorded[0])
+    try:
+        state = load_checkpoint(path, "cpu")
+    except Exception as err:  # truncated zip, text, a pickle that is not plain tensors: all say the same to a user
+        raise WeightsError(f"{path} is not a readable generator file ({_first_line(err)})") from None
+    if not isinstance(state, dict) or "generator" not in state or "image_size" not in state:
+        raise WeightsError(f"{path} holds no generator: expected the keys 'generator' and 'image_size' "
+                           f"(convert a Lightning checkpoint with `ganon convert-checkpoint`)")
     generator = GeneratorUNet()
-    generator.load_state_dict(state["generator"])
+    try:
+        generator.load_state_dict(state["generator"])
+    except (RuntimeError, TypeError, AttributeError) as err:
+        raise WeightsError(f"{path}: its weights do not fit the kit's generator ({_first_line(err)})") from None
+    if not all(torch.isfinite(t).all() for t in generator.state_dict().values() if t.is_floating_point()):
+        raise WeightsError(f"{path} holds NaN or infinite weights: the training diverged; use an earlier checkpoint")
     return generator.to(device).eval(), int(state["image_size"])
 
 
@@ -75,9 +81,10 @@ def _resolve_precision(precision: str, device: torch.device) -> torch.dtype | No
 class Anonymizer:
     """The generator (loaded once) plus the landmark extraction of :class:`FaceExtractor`."""
 
-    def __init__(self, cfg: AnonymizeConfig, preprocess: PreprocessConfig | None = None) -> None:
-        if cfg.no_face not in NO_FACE_POLICIES:
-            raise ValueError(f"unknown no_face policy {cfg.no_face!r}; choose one of {NO_FACE_POLICIES}")
+    def __init__(self, cfg: AnonymizeConfig, preprocess: PreprocessConfig | None = None,
+                 follow_generator_size: bool = False) -> None:
+        """``preprocess`` sets detection and alignment; its image size must be the generator's, or is taken from the
+        generator with ``follow_generator_size``."""
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
         self.generator, self.image_size = load_generator(cfg.weights, self.device)
@@ -87,19 +94,16 @@ class Anonymizer:
         self.dtype = _resolve_precision(cfg.precision, self.device)
         self.weights_sha256 = file_sha256(cfg.weights)
         preprocess = preprocess or PreprocessConfig(image_size=self.image_size)
-        if preprocess.image_size == 0:  # "whatever the generator was trained at"
+        if follow_generator_size:
             preprocess = replace(preprocess, image_size=self.image_size)
         if preprocess.image_size != self.image_size:
             raise ValueError(f"the generator was trained at {self.image_size} px but faces are aligned at "
                              f"{preprocess.image_size} px: train and infer at the same size")
         self.preprocess = replace(preprocess, segmentation="none")  # inference needs the landmarks only
-        self._extractor: FaceExtractor | None = None
+        if self.preprocess.detector == "retinaface":  # its weights are checked now, not in every worker later
+            from ganonlib.faces.detect import RetinaFaceDetector
 
-    @property
-    def extractor(self) -> FaceExtractor:
-        if self._extractor is None:
-            self._extractor = FaceExtractor(self.preprocess)
-        return self._extractor
+            RetinaFaceDetector.weights_file()
 
     @torch.inference_mode()
     def generate(self, landmarks: np.ndarray) -> np.ndarray:
@@ -143,131 +147,3 @@ def anonymize_pairs(processed_dir: str | Path, out_dir: str | Path, anonymizer: 
         "method": "ours", "provided": True, "pairs": len(rows), "image_size": anonymizer.image_size,
         "weights_sha256": anonymizer.weights_sha256, "precision": str(anonymizer.dtype or torch.float32),
         "device": str(anonymizer.device)})
-
-
-def _blur(image: np.ndarray) -> np.ndarray:
-    sigma = max(image.shape[:2]) / 20.0
-    return cv2.GaussianBlur(image, (0, 0), sigma)
-
-
-def _files(input_path: Path | list[str] | list[Path]) -> Iterator[tuple[Path, Path]]:
-    """(file, path relative to the input root) for a single file, a tree, or a list of files (named by file name)."""
-    if isinstance(input_path, list):
-        yield from ((Path(p), Path(Path(p).name)) for p in input_path)
-        return
-    for path in iter_images(input_path):
-        yield path, (Path(path.name) if input_path.is_file() else path.relative_to(input_path))
-
-
-@dataclass
-class _Photo:
-    path: Path
-    rel: Path
-    base: dict
-    image: np.ndarray | None = None
-    faces: list[ExtractedFace] | None = None
-    rows: list[ManifestRow] | None = None  # set when the photo failed before any face
-
-
-def _extract(anonymizer: Anonymizer, path: Path, rel: Path) -> _Photo:
-    item = _Photo(path, rel, {"source": str(path), "sha256": file_sha256(path) if path.is_file() else ""})
-    try:
-        item.image = read_image(path, anonymizer.preprocess.max_pixels, anonymizer.preprocess.min_side)
-        item.faces = anonymizer.extractor(item.image)
-    except ImageReadError as err:
-        item.rows = [ManifestRow(outcome="error", reason=f"{err.reason}: {err.detail}", **item.base)]
-    except Exception as err:  # one odd photo must not stop the run
-        item.rows = [ManifestRow(outcome="error", reason=f"failed: {type(err).__name__}: {err}", **item.base)]
-    return item
-
-
-def _write_photo(anonymizer: Anonymizer, item: _Photo, generated: dict[int, np.ndarray], out_dir: Path,
-                 write: Callable[[Path, np.ndarray], object]) -> list[ManifestRow]:
-    """Write one photo's crops (and pasted photo) from its generated faces, applying the no-face policy."""
-    cfg, base, rel = anonymizer.cfg, item.base, item.rel
-    name = f"{rel.parent / rel.stem}"
-    if not item.faces:
-        if cfg.no_face == "average":
-            write(out_dir / f"{name}_f0.png", anonymizer.average_face())
-            return [ManifestRow(outcome="ok", reason="no_face: average face written (policy average)",
-                                outputs=f"{name}_f0.png", **base)]
-        if cfg.no_face == "blur" and cfg.paste_back:
-            write(out_dir / f"{name}.png", _blur(item.image))
-            return [ManifestRow(outcome="ok", reason="no_face: whole photo blurred (policy blur)",
-                                outputs=f"{name}.png", **base)]
-        return [ManifestRow(outcome="skipped", reason=f"no_face: nothing written (policy {cfg.no_face})", **base)]
-    rows, result = [], item.image
-    for face in item.faces:
-        crop = f"{name}_f{face.index}.png"
-        if face.index in generated:
-            new = generated[face.index]
-            reason = "" if face.ok else "no_mesh: average face (policy average)"
-        elif cfg.no_face == "blur":
-            new, reason = _blur(face.aligned.image), "no_mesh: face blurred (policy blur)"
-        else:
-            rows.append(ManifestRow(outcome="skipped", reason="no_mesh: face left unchanged (policy skip)",
-                                    face=face.index, score=face.detection.score, **base))
-            continue
-        write(out_dir / crop, new)
-        if cfg.paste_back:
-            result = paste_back(result, new, face.aligned, face_mask(face.points, face.aligned, cfg.feather))
-        rows.append(ManifestRow(outcome="ok", reason=reason, outputs=crop, face=face.index,
-                                score=face.detection.score, **base))
-    if cfg.paste_back:
-        write(out_dir / f"{name}.png", result)
-        rows.insert(0, ManifestRow(outcome="ok", reason="photo with every face replaced", outputs=f"{name}.png",
-                                   **base))
-    return rows
-
-
-def _anonymize_chunk(anonymizer: Anonymizer, items: list[_Photo], out_dir: Path,
-                     write: Callable[[Path, np.ndarray], object]) -> list[ManifestRow]:
-    """Generate the faces of several photos in shared batches, then write each photo."""
-    empty = np.zeros((anonymizer.image_size, anonymizer.image_size), np.uint8)
-    wanted = [(i, f) for i, item in enumerate(items) for f in item.faces or []
-              if f.ok or anonymizer.cfg.no_face == "average"]
-    faces = anonymizer.generate(np.stack([f.landmarks if f.ok else empty for _, f in wanted])) if wanted else []
-    generated: dict[int, dict[int, np.ndarray]] = {}
-    for (i, face), new in zip(wanted, faces):
-        generated.setdefault(i, {})[face.index] = new
-    rows = []
-    for i, item in enumerate(items):
-        rows.extend(item.rows if item.rows is not None else _write_photo(anonymizer, item, generated.get(i, {}),
-                                                                           out_dir, write))
-    return rows
-
-
-def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: str | Path, anonymizer: Anonymizer,
-                    progress: bool = True) -> dict:
-    """Anonymize a photo, a tree of photos (mirrored) or a list of photos into ``out_dir``; writes ``manifest.csv``
-    and returns the counts of faces found, anonymized and skipped."""
-    input_path = input_path if isinstance(input_path, list) else Path(input_path)
-    out_dir = Path(out_dir)
-    files = list(_files(input_path))
-    rows: list[ManifestRow] = []
-    chunk: list[_Photo] = []
-    # PNG encoding runs in Pillow's C code without the GIL: one writer thread overlaps it with the next faces
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = []
-
-        def write(path: Path, image: np.ndarray) -> None:
-            pending.append(pool.submit(atomic_write_image, path, image))
-
-        for n, (path, rel) in enumerate(tqdm(files, desc="anonymize", disable=not progress), start=1):
-            chunk.append(_extract(anonymizer, path, rel))
-            if sum(len(p.faces or []) for p in chunk) >= anonymizer.cfg.batch_size or n == len(files):
-                rows.extend(_anonymize_chunk(anonymizer, chunk, out_dir, write))
-                chunk = []
-        for done in pending:
-            done.result()  # a failed write is an error of the run, not of one photo
-    write_manifest(out_dir / "manifest.csv", rows)
-    faces = [r for r in rows if r.face >= 0]
-    summary = {"files": len(files), "faces_found": len(faces),
-               "faces_anonymized": sum(r.outcome == "ok" for r in faces),
-               "faces_skipped": sum(r.outcome != "ok" for r in faces),
-               "files_without_face": sum(r.reason.startswith("no_face") for r in rows),
-               "files_failed": sum(r.outcome == "error" for r in rows),
-               "no_face_policy": anonymizer.cfg.no_face, "weights_sha256": anonymizer.weights_sha256,
-               "precision": str(anonymizer.dtype or torch.float32)}
-    atomic_write_json(out_dir / "summary.json", summary)
-    return summary

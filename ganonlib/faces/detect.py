@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -41,7 +42,9 @@ class FaceDetector(Protocol):
 
 
 def _top(detections: list[Detection], max_faces: int) -> list[Detection]:
-    return sorted(detections, key=lambda d: d.score, reverse=True)[:max_faces]
+    """Best scores first; ``max_faces`` 0 keeps them all."""
+    ranked = sorted(detections, key=lambda d: d.score, reverse=True)
+    return ranked[:max_faces] if max_faces > 0 else ranked
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -101,11 +104,15 @@ class RetinaFaceDetector:
 
     name = "retinaface"
 
-    def __init__(self, min_confidence: float = 0.9, max_faces: int = 10) -> None:
+    @staticmethod
+    def weights_file() -> Path:
+        """The local weights file, or one clear :class:`MissingWeightsError` saying where to put it."""
         folder = deepface_weights_dir()
-        weights = require_weights(
-            [folder / "retinaface.onnx", folder / "retinaface.pth"], "RetinaFace detector",
-            "set preprocess.detector to 'mediapipe' (the offline default)")
+        return require_weights([folder / "retinaface.onnx", folder / "retinaface.pth"], "RetinaFace detector",
+                                "set preprocess.detector to 'mediapipe' (the offline default)")
+
+    def __init__(self, min_confidence: float = 0.9, max_faces: int = 10) -> None:
+        weights = self.weights_file()
         os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx" if weights.suffix == ".onnx" else "pytorch"
         from retinaface import RetinaFace
 

@@ -46,8 +46,12 @@ class FaceExtractor:
 
     def __call__(self, image: np.ndarray) -> list[ExtractedFace]:
         """(H, W, 3) uint8 RGB -> one :class:`ExtractedFace` per detection (``ok`` False where no mesh is found)."""
+        return self.extract(image, self.detector.detect(image))
+
+    def extract(self, image: np.ndarray, detections: list[Detection], first: int = 0) -> list[ExtractedFace]:
+        """Align, mesh and render each of ``detections`` (found by any search), numbered from ``first``."""
         faces = []
-        for index, det in enumerate(self.detector.detect(image)):
+        for index, det in enumerate(detections, start=first):
             aligned = align_face(image, det, self.cfg.image_size, self.cfg.margin)
             face = ExtractedFace(index=index, detection=det, aligned=aligned)
             points = self.mesher(aligned.image)

@@ -1,0 +1,341 @@
+"""``ganon anonymize`` on one's own photos, failing closed (README, "What the anonymizer guarantees").
+
+Every face the search finds is re-synthesized by the generator or, where that is impossible, covered by the
+fallback; every input gets a manifest row, appended as the run goes; faces are extracted in worker processes, so a
+native crash costs one file; a rerun skips what is done; the first failed write stops the run with one message.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from ganonlib.anonymize.cover import changed_share, cover_box, cover_region
+from ganonlib.anonymize.inputs import (InputError, InputFile, crop_name, discover_inputs, photo_name,
+                                       prepare_output)
+from ganonlib.anonymize.journal import Journal
+from ganonlib.anonymize.paste import face_mask, paste_back
+from ganonlib.config import PreprocessConfig
+from ganonlib.faces.extract import ExtractedFace, FaceExtractor
+from ganonlib.faces.search import find_faces, overlap_of_smaller, size_histogram
+from ganonlib.io import ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, file_sha256, read_image
+from ganonlib.workers import Crashed, CrashSafePool
+
+__all__ = ["OutputWriteError", "anonymize_files", "extract_photo", "start_extractor"]
+
+_MIN_CHANGED = 0.3  # share of a face box a replacement must change by > 20 grey levels, else it is covered
+
+
+class OutputWriteError(RuntimeError):
+    """An output could not be written (disk full, read-only, permissions): the run stops at the first one."""
+
+
+@dataclass
+class Photo:
+    """One input after extraction in a worker: the image and its faces, or the row saying why there are none."""
+
+    source: str
+    rel: str
+    sha256: str
+    image: np.ndarray | None = None
+    faces: list[ExtractedFace] = field(default_factory=list)
+    note: str = ""  # e.g. only the first frame of an animation was read
+    failure: tuple[str, str] | None = None  # (outcome, reason) when the file could not be used
+
+
+def start_extractor(cfg: PreprocessConfig) -> FaceExtractor:
+    """Worker initializer: the models, once per process (every face is searched for, so no cap at detection)."""
+    from dataclasses import replace
+
+    return FaceExtractor(replace(cfg, max_faces=0))
+
+
+def _mesh_matches(face: ExtractedFace) -> bool:
+    """The mesh lies on the detected face: its two iris centres fall near the detector's eyes. A mesh fitted to an
+    upside-down or misaligned crop puts its eyes elsewhere, and its face hull would leave the real face visible."""
+    if face.points is None:
+        return False
+    size = face.aligned.image.shape[0]
+    irises = face.points[[468, 473], :2] * size
+    eyes = face.aligned.to_aligned(np.array([face.detection.right_eye, face.detection.left_eye]))
+    spread = max(float(np.linalg.norm(eyes[0] - eyes[1])), 1.0)
+    straight = np.linalg.norm(irises - eyes, axis=1).max()
+    crossed = np.linalg.norm(irises - eyes[::-1], axis=1).max()
+    return min(straight, crossed) < 0.35 * spread
+
+
+def _search(extractor: FaceExtractor, image: np.ndarray) -> list[ExtractedFace]:
+    faces = extractor.extract(image, find_faces(extractor.detector, image))
+    if faces and all(_mesh_matches(f) for f in faces):
+        return faces
+    # a face without a usable mesh, or none at all: look again with the photo turned by 90, 180 and 270 degrees
+    turned = extractor.extract(image, find_faces(extractor.detector, image, turns=(1, 2, 3)))
+
+    for extra in sorted(turned, key=_mesh_matches, reverse=True):
+        same = [f for f in faces if overlap_of_smaller(f.detection.box, extra.detection.box) >= 0.5]
+        if not same:
+            faces.append(extra)
+        elif _mesh_matches(extra) and not any(_mesh_matches(f) for f in same):
+            faces = [f for f in faces if f not in same] + [extra]
+    for index, face in enumerate(faces):
+        face.index = index
+    return faces
+
+
+def extract_photo(extractor: FaceExtractor, item: tuple[str, str, str, str]) -> Photo:
+    """Worker task: read one input and find every face in it; never raises for a bad file."""
+    path, source, rel, sha = item
+    photo = Photo(source, rel, sha)
+    try:
+        cfg = extractor.cfg
+        photo.image = read_image(path, cfg.max_pixels, cfg.min_side)
+        with Image.open(path) as handle:
+            frames = getattr(handle, "n_frames", 1)
+        if frames > 1:
+            photo.note = f"only the first of {frames} frames anonymized"
+        photo.faces = _search(extractor, photo.image)
+    except ImageReadError as err:
+        suffix = Path(path).suffix.lower()
+        if err.reason == "unreadable" and suffix not in {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff",
+                                                          ".gif", ".ppm", ".pgm", ".avif", ".jfif", ".heic"}:
+            photo.failure = ("skipped", f"not_an_image: {err.detail}")
+        else:
+            photo.failure = ("error", f"{err.reason}: {err.detail}")
+    except Exception as err:  # one odd photo must not stop the run
+        photo.failure = ("error", f"failed: {type(err).__name__}: {err}")
+    for face in photo.faces:
+        face.face = None  # the segmented copy is not needed for anonymizing: keep the transfer small
+    return photo
+
+
+def _fingerprint(anonymizer: Any) -> str:
+    """Everything that changes an output: a finished input is reused only when this matches."""
+    cfg = {k: v for k, v in asdict(anonymizer.cfg).items() if k not in ("batch_size", "compile", "strict", "workers")}
+    settings = {"anonymize": cfg, "preprocess": anonymizer.preprocess.fingerprint(),
+                "weights": anonymizer.weights_sha256, "search": 1}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class _Writer:
+    """One thread that writes a photo's images, then appends its rows: a row is never recorded before its outputs
+    exist. PNG encoding runs in Pillow's C code without the GIL, so it overlaps the next faces' generation."""
+
+    def __init__(self, out_dir: Path, journal: Journal) -> None:
+        self.out_dir, self.journal = out_dir, journal
+        self.error: OutputWriteError | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=16)  # bounded: memory stays flat on any number of photos
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            images, rows = job
+            if self.error:
+                continue
+            try:
+                for name, image in images:
+                    atomic_write_image(self.out_dir / name, image)
+                self.journal.append(rows)
+            except OSError as err:
+                self.error = OutputWriteError(f"cannot write in {self.out_dir}: {err.strerror or err} "
+                                              f"({getattr(err, 'filename', '') or ''}); the run stopped there, "
+                                              f"manifest.csv holds every photo finished before")
+
+    def put(self, images: list[tuple[str, np.ndarray]], rows: list[ManifestRow]) -> None:
+        self.check()
+        self._queue.put((images, rows))
+
+    def check(self) -> None:
+        if self.error:
+            raise self.error
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
+def _reusable(block: list[ManifestRow], sha: str, fingerprint: str, out_dir: Path) -> bool:
+    return all(r.sha256 == sha and r.fingerprint == fingerprint
+               and all((out_dir / p).is_file() for p in filter(None, r.outputs.split(";"))) for r in block)
+
+
+def _wanted(anonymizer: Any, face: ExtractedFace) -> bool:
+    cap = anonymizer.preprocess.max_faces
+    return (not cap or face.index < cap) and _mesh_matches(face)
+
+
+def _why_not(anonymizer: Any, face: ExtractedFace, failure: str) -> str:
+    """Why ``face`` cannot be re-synthesized ("" when it can)."""
+    cap = anonymizer.preprocess.max_faces
+    if cap and face.index >= cap:
+        return f"cap: beyond max_faces={cap}"
+    if failure:
+        return f"generation_failed: {failure}"
+    if face.points is None:
+        return "no_mesh: face mesh not found in the aligned face"
+    if not _mesh_matches(face):
+        return "mesh_mismatch: the mesh does not lie on the detected face"
+    return ""
+
+
+def _no_face(anonymizer: Any, photo: Photo, base: dict) -> tuple[list, list[ManifestRow]]:
+    policy = anonymizer.cfg.no_face
+    if policy == "average":
+        name = crop_name(photo.rel, 0)
+        return [(name, anonymizer.average_face())], [
+            ManifestRow(outcome="ok", reason="no_face: average face written (policy average)", outputs=name, **base)]
+    if policy == "blur" and anonymizer.cfg.paste_back:
+        name = photo_name(photo.rel)
+        return [(name, cover_region(photo.image, "blur"))], [
+            ManifestRow(outcome="ok", reason="no_face: whole photo blurred (policy blur)", outputs=name, **base)]
+    return [], [ManifestRow(outcome="skipped", reason=f"no_face: nothing written (policy {policy})", **base)]
+
+
+def _compose(anonymizer: Any, photo: Photo, generated: dict[int, np.ndarray], failure: str,
+             fingerprint: str) -> tuple[list[tuple[str, np.ndarray]], list[ManifestRow]]:
+    """One photo's outputs and rows: each face re-synthesized, or covered by the fallback, or (fallback none) left
+    and said so; the photo's own row comes last."""
+    cfg = anonymizer.cfg
+    base = dict(source=photo.source, sha256=photo.sha256, fingerprint=fingerprint)
+    if photo.failure:
+        return [], [ManifestRow(outcome=photo.failure[0], reason=photo.failure[1], **base)]
+    if not photo.faces:
+        return _no_face(anonymizer, photo, base)
+    images, rows, result = [], [], photo.image
+    for face in photo.faces:
+        box = face.detection.box
+        why = _why_not(anonymizer, face, failure)
+        new = generated.get(face.index)
+        if not why and cfg.paste_back:
+            candidate = paste_back(result, new, face.aligned, face_mask(face.points, face.aligned, cfg.feather))
+            if changed_share(result, candidate, box) < _MIN_CHANGED:
+                why = "unchanged: the new face changed too little of the detected face"
+            else:
+                result = candidate
+        face_row = dict(face=face.index, score=face.detection.score, box=" ".join(f"{v:.1f}" for v in box), **base)
+        name = crop_name(photo.rel, face.index)
+        if not why:
+            images.append((name, new))
+            rows.append(ManifestRow(outcome="ok", outputs=name, **face_row))
+        elif cfg.fallback == "none":
+            rows.append(ManifestRow(outcome="skipped", reason=f"{why}; left unchanged (fallback none)", **face_row))
+        else:
+            result = cover_box(result, box, cfg.fallback)
+            images.append((name, cover_region(face.aligned.image, cfg.fallback)))
+            rows.append(ManifestRow(outcome="covered", reason=f"{why}; covered ({cfg.fallback})", outputs=name,
+                                    **face_row))
+    counts = Counter(r.outcome for r in rows)
+    said = f"{counts['ok']} re-synthesized, {counts['covered']} covered, {counts['skipped']} left unchanged"
+    note = f"; {photo.note}" if photo.note else ""
+    if cfg.paste_back and counts["skipped"] == len(rows):
+        rows.append(ManifestRow(outcome="skipped", reason=f"faces: {said}: no photo written{note}", **base))
+    elif cfg.paste_back:
+        images.append((photo_name(photo.rel), result))
+        rows.append(ManifestRow(outcome="ok", reason=f"faces: {said}{note}", outputs=photo_name(photo.rel), **base))
+    else:
+        rows.append(ManifestRow(outcome="ok", reason=f"faces: {said} (crops only){note}", **base))
+    return images, rows
+
+
+def _generate(anonymizer: Any, photos: list[Photo]) -> tuple[list[dict[int, np.ndarray]], str]:
+    """The new faces of several photos in shared batches; a failure (out of memory, ...) is returned, not raised:
+    those faces get the fallback."""
+    wanted = [(i, f) for i, p in enumerate(photos) for f in p.faces if _wanted(anonymizer, f)]
+    generated: list[dict[int, np.ndarray]] = [{} for _ in photos]
+    if not wanted:
+        return generated, ""
+    try:
+        faces = anonymizer.generate(np.stack([f.landmarks for _, f in wanted]))
+    except Exception as err:
+        return generated, f"{type(err).__name__}: {err}"
+    for (i, face), new in zip(wanted, faces):
+        generated[i][face.index] = new
+    return generated, ""
+
+
+def _summary(inputs: list[InputFile], blocks: dict[str, list[ManifestRow]], reused: int, anonymizer: Any) -> dict:
+    rows = [r for entry in inputs for r in blocks.get(entry.source, [])]
+    files = [r for r in rows if r.face < 0]
+    faces = [r for r in rows if r.face >= 0]
+    heights = [float(b[3]) - float(b[1]) for b in (r.box.split() for r in faces) if len(b) == 4]
+    return {
+        "files": len(inputs), "files_recorded": len(files), "files_reused": reused,
+        "files_failed": sum(r.outcome == "error" for r in files),
+        "files_not_images": sum(r.outcome == "skipped" and not r.reason.startswith(("no_face", "faces")) for r in files),
+        "files_without_face": sum(r.reason.startswith("no_face") for r in files),
+        "faces_found": len(faces), "faces_anonymized": sum(r.outcome == "ok" for r in faces),
+        "faces_covered": sum(r.outcome == "covered" for r in faces),
+        "faces_left_unchanged": sum(r.outcome == "skipped" for r in faces),
+        "faces_by_height_px": size_histogram(heights),
+        "reasons": dict(Counter(r.reason.split(":")[0] for r in rows if r.outcome not in ("ok",))),
+        "fallback": anonymizer.cfg.fallback, "no_face_policy": anonymizer.cfg.no_face,
+        "weights_sha256": anonymizer.weights_sha256, "precision": str(anonymizer.dtype or "torch.float32"),
+    }
+
+
+def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: str | Path, anonymizer: Any,
+                    progress: bool = True,
+                    extract: Callable[[FaceExtractor, tuple[str, str, str, str]], Photo] = extract_photo) -> dict:
+    """Anonymize a photo, a folder tree (mirrored) or a list of photos into ``out_dir`` (layout in
+    :mod:`ganonlib.anonymize.inputs`); returns the summary, also written to ``summary.json``.
+
+    Raises :class:`InputError` before any work when the paths cannot be used, :class:`OutputWriteError` at the first
+    output that cannot be written. ``extract`` is the per-photo task run in the worker processes.
+    """
+    out_dir = Path(out_dir)
+    inputs = discover_inputs([Path(p) for p in input_path] if isinstance(input_path, list) else Path(input_path),
+                             out_dir)
+    prepare_output(out_dir)
+    journal = Journal(out_dir / "manifest.csv")
+    done, fingerprint = journal.blocks(), _fingerprint(anonymizer)
+    todo, reused = [], 0
+    for entry in inputs:
+        old = done.get(entry.source)
+        try:
+            sha = "" if entry.problem else file_sha256(entry.path)
+        except OSError as err:
+            entry = InputFile(entry.path, entry.rel, f"unreadable: {err.strerror or err}")
+            sha = ""
+        if entry.problem:
+            row = ManifestRow(source=entry.source, outcome=entry.outcome, reason=entry.problem, fingerprint=fingerprint)
+            if old != [row]:
+                journal.append([row])
+        elif old and _reusable(old, sha, fingerprint, out_dir):
+            reused += 1
+        else:
+            todo.append((str(entry.path), entry.source, entry.rel, sha))
+
+    writer = _Writer(out_dir, journal)
+    try:
+        with CrashSafePool(extract, start_extractor, (anonymizer.preprocess,), anonymizer.cfg.workers) as pool:
+            chunk: list[Photo] = []
+            results = pool.imap(todo)
+            for n, (item, photo) in enumerate(tqdm(results, total=len(todo), desc="anonymize",
+                                                   disable=not progress), start=1):
+                if isinstance(photo, Crashed):
+                    photo = Photo(item[1], item[2], item[3], failure=("error", f"crashed: {photo}"))
+                chunk.append(photo)
+                if sum(len(p.faces) for p in chunk) >= anonymizer.cfg.batch_size or len(chunk) >= \
+                        anonymizer.cfg.batch_size or n == len(todo):
+                    generated, failure = _generate(anonymizer, chunk)
+                    for p, new in zip(chunk, generated):
+                        writer.put(*_compose(anonymizer, p, new, failure, fingerprint))
+                    chunk = []
+    finally:
+        writer.close()
+    writer.check()
+    summary = _summary(inputs, journal.blocks(), reused, anonymizer)
+    try:
+        atomic_write_json(out_dir / "summary.json", summary)
+    except OSError as err:
+        raise OutputWriteError(f"cannot write {out_dir / 'summary.json'}: {err.strerror or err}") from None
+    return summary

@@ -1,0 +1,110 @@
+"""A thorough face search for anonymizing: every face of a photo, whatever its size, place or orientation.
+
+A detector sees a photo shrunk to its input size (mediapipe: 128 or 192 px), so a 40 px face in a 2000 px photo is a
+few pixels there and is missed; a face cut by the image border lacks the context the detector expects; an
+upside-down face is missed or gets its eyes misplaced. For preprocessing a dataset that costs a training pair; for
+anonymizing it lets a face through. So the search runs the detector on the photo padded at its border, on
+overlapping tiles at native resolution when the photo is large, and, on request, on the photo turned by 90, 180
+and 270 degrees; every detection is mapped back to the photo and duplicates are merged.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from ganonlib.faces.detect import Detection, FaceDetector
+
+__all__ = ["SIZE_BINS", "find_faces", "merge_detections", "overlap_of_smaller", "size_histogram"]
+
+SIZE_BINS = (32, 64, 128, 256)  # face height bins (px) for the summary: <32, 32-64, 64-128, 128-256, >=256
+_PAD = 0.15  # of the longer side, on every side: a face cut by the border then has room around it
+_TILE = 384  # smallest tile (px at native resolution): faces down to ~20 px are large enough in it
+_TILE_GROWTH = 2.5  # each coarser tile level; tiles overlap by a third, so a face under a third of a tile fits one
+
+
+def _box_area(box: tuple[float, ...]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def overlap_of_smaller(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min(_box_area(a), _box_area(b))
+    return w * h / smaller if smaller > 0 else 0.0
+
+
+def merge_detections(detections: list[Detection], overlap: float = 0.5) -> list[Detection]:
+    """One detection per face, the best-scored: a box lying mostly inside a better one (the same face seen by
+    another pass, or a tile's cut-off part of it) is dropped."""
+    kept: list[Detection] = []
+    for det in sorted(detections, key=lambda d: d.score, reverse=True):
+        if all(overlap_of_smaller(det.box, k.box) < overlap for k in kept):
+            kept.append(det)
+    return kept
+
+
+def _moved(det: Detection, matrix: np.ndarray, shape: tuple[int, int]) -> Detection | None:
+    """``det`` found in a transformed image, in the photo's coordinates (``matrix``: transformed -> photo, 3 x 3);
+    None when the box lies entirely in the padding."""
+    x0, y0, x1, y1 = det.box
+    m = matrix[:2]
+    corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]]) @ m[:, :2].T + m[:, 2]
+    eyes = np.array([det.right_eye, det.left_eye]) @ m[:, :2].T + m[:, 2]
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    height, width = shape
+    if hi[0] <= 0 or hi[1] <= 0 or lo[0] >= width or lo[1] >= height:
+        return None
+    return replace(det, box=(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])),
+                   right_eye=(float(eyes[0, 0]), float(eyes[0, 1])), left_eye=(float(eyes[1, 0]), float(eyes[1, 1])))
+
+
+def _rotation(k: int, shape: tuple[int, int]) -> tuple[int, np.ndarray]:
+    """``np.rot90(image, k)`` and the 2 x 3 matrix from its pixel coordinates back to the photo's."""
+    height, width = shape
+    back = {0: [[1, 0, 0], [0, 1, 0]], 1: [[0, -1, width], [1, 0, 0]],
+            2: [[-1, 0, width], [0, -1, height]], 3: [[0, 1, 0], [-1, 0, height]]}[k % 4]
+    return k % 4, np.array(back, dtype=np.float64)
+
+
+def _passes(detector: FaceDetector, image: np.ndarray, back: np.ndarray, shape: tuple[int, int]) -> list[Detection]:
+    """Padded whole image, then tiles at native resolution for a large image; ``back`` maps ``image`` to the photo."""
+    height, width = image.shape[:2]
+    found: list[Detection] = []
+    pad = int(round(_PAD * max(height, width)))
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    shift = np.array([[1.0, 0.0, -pad], [0.0, 1.0, -pad], [0.0, 0.0, 1.0]])
+    found += [_moved(d, back @ shift, shape) for d in detector.detect(padded)]
+    tile = _TILE
+    while tile < max(height, width):
+        stride = max(1, int(tile * 2 / 3))
+        for y in range(0, max(height - tile, 0) + stride, stride):
+            for x in range(0, max(width - tile, 0) + stride, stride):
+                y0, x0 = min(y, max(height - tile, 0)), min(x, max(width - tile, 0))
+                offset = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+                part = np.ascontiguousarray(image[y0:y0 + tile, x0:x0 + tile])
+                found += [_moved(d, back @ offset, shape) for d in detector.detect(part)]
+        tile = int(tile * _TILE_GROWTH)
+    return [d for d in found if d is not None]
+
+
+def find_faces(detector: FaceDetector, image: np.ndarray, turns: tuple[int, ...] = (0,)) -> list[Detection]:
+    """Every face of ``image`` (H, W, 3) uint8 RGB in its coordinates, best score first, searched in the image turned
+    by each of ``turns`` x 90 degrees counter-clockwise (sideways and upside-down faces, with their eyes placed
+    right)."""
+    shape = image.shape[:2]
+    found = []
+    for k in turns:
+        k, back = _rotation(k, shape)
+        found += _passes(detector, np.ascontiguousarray(np.rot90(image, k)), np.vstack([back, [0, 0, 1]]), shape)
+    return merge_detections(found)
+
+
+def size_histogram(heights: list[float]) -> dict[str, int]:
+    """Faces counted by box height: ``{"<32": n, "32-64": n, ..., ">=256": n}``."""
+    labels = [f"<{SIZE_BINS[0]}", *(f"{a}-{b}" for a, b in zip(SIZE_BINS, SIZE_BINS[1:])), f">={SIZE_BINS[-1]}"]
+    counts = dict.fromkeys(labels, 0)
+    for h in heights:
+        counts[labels[int(np.searchsorted(SIZE_BINS, h, side="right"))]] += 1
+    return counts
