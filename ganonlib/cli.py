@@ -100,8 +100,9 @@ def _preprocess(args: argparse.Namespace) -> int:
 def _anonymize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ganonlib.anonymize.ganonymization import Anonymizer, anonymize_files
+    from ganonlib.anonymize.ganonymization import Anonymizer, anonymize_files, check_strict
     from ganonlib.anonymize.inputs import discover_inputs
+    from ganonlib.anonymize.photos import StrictModeError
 
     cfg = AnonymizeConfig(**{f.name: getattr(args, f.name) for f in fields(AnonymizeConfig)})
     detection = PreprocessConfig(**{f.name: getattr(args, f.name) for f in fields(PreprocessConfig)
@@ -115,9 +116,10 @@ def _anonymize(args: argparse.Namespace) -> int:
           f"failed, {s['files_not_images']} not images, {s['files_reused']} reused from an earlier run. "
           f"Faces by height: {', '.join(f'{k} px: {v}' for k, v in s['faces_by_height_px'].items() if v) or 'none'}. "
           f"Details: {args.output}/manifest.csv")
-    if cfg.strict and (s["faces_covered"] or s["faces_left_unchanged"] or s["files_failed"]):
-        print("ganon: --strict: not every face was re-synthesized or not every file was read (exit 3)",
-              file=sys.stderr)
+    try:
+        check_strict(cfg, s)
+    except StrictModeError as err:
+        print(f"ganon: --{err} (exit 3)", file=sys.stderr)
         return 3
     return 0
 

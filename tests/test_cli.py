@@ -14,7 +14,7 @@ def test_preprocess_command_on_a_folder(tmp_path, astronaut, capsys):
     printed = capsys.readouterr().out
     summary = json.loads(printed[: printed.rindex("}") + 1])
     assert summary["files"] == 2 and summary["pairs"] == 1
-    assert (tmp_path / "out" / "images" / "train" / "sub__me_f0.png").is_file()
+    assert (tmp_path / "out" / "images" / "train" / "sub__me.jpg_f0.png").is_file()
 
 
 def test_missing_retinaface_weights_give_one_clear_message(tmp_path, astronaut, capsys, monkeypatch):

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ganonlib.anonymize.datasets import finish_method, output_row, pair_index
-from ganonlib.anonymize.photos import anonymize_files
+from ganonlib.anonymize.photos import anonymize_files, check_strict
 from ganonlib.config import NO_FACE_POLICIES, AnonymizeConfig, PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
 from ganonlib.devices import resolve_device
@@ -26,7 +26,7 @@ from ganonlib.train.gan import load_checkpoint
 from ganonlib.weights import WeightsError, require_weights, verify_sha256
 
 __all__ = ["AnonymizeConfig", "Anonymizer", "NO_FACE_POLICIES", "anonymize_files", "anonymize_pairs",
-           "load_generator"]
+           "check_strict", "load_generator"]
 
 
 def _first_line(err: BaseException) -> str:

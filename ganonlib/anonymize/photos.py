@@ -30,13 +30,27 @@ from ganonlib.faces.search import find_faces, overlap_of_smaller, size_histogram
 from ganonlib.io import ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, file_sha256, read_image
 from ganonlib.workers import Crashed, CrashSafePool
 
-__all__ = ["OutputWriteError", "anonymize_files", "extract_photo", "start_extractor"]
+__all__ = ["OutputWriteError", "StrictModeError", "anonymize_files", "check_strict", "extract_photo",
+           "start_extractor"]
 
 _MIN_CHANGED = 0.3  # share of a face box a replacement must change by > 20 grey levels, else it is covered
 
 
 class OutputWriteError(RuntimeError):
     """An output could not be written (disk full, read-only, permissions): the run stops at the first one."""
+
+
+class StrictModeError(RuntimeError):
+    """``strict`` was asked for and a face was not re-synthesized or a file failed."""
+
+
+def check_strict(cfg: Any, summary: dict) -> None:
+    """Raise :class:`StrictModeError` under ``cfg.strict`` when any face got the fallback (or was left) or any file
+    failed: a batch job can stop there instead of publishing covered faces."""
+    if cfg.strict and (summary["faces_covered"] or summary["faces_left_unchanged"] or summary["files_failed"]):
+        raise StrictModeError(f"strict: {summary['faces_covered']} faces covered by the fallback, "
+                              f"{summary['faces_left_unchanged']} left unchanged, {summary['files_failed']} files "
+                              f"failed (see manifest.csv)")
 
 
 @dataclass

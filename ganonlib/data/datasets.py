@@ -206,13 +206,14 @@ def attribute_source(kind: str) -> str:
 
 
 def load_folder(root: Path, cfg: DatasetConfig) -> list[Record]:
-    """Any folder of photos (one's own images): split by sub-folder name where it is train/val/test."""
+    """Any folder of photos (one's own images): split by sub-folder name where it is train/val/test. Keys keep the
+    file's extension, so ``x.jpg`` and ``x.png`` never write to the same output."""
     if root.is_file():
-        return [Record(root, "train", root.stem)]
+        return [Record(root, "train", root.name)]
     records = []
     for path in iter_images(root):
         top = path.relative_to(root).parts[0]
-        records.append(Record(path, top if top in SPLITS else "train", _key(path, root)))
+        records.append(Record(path, top if top in SPLITS else "train", "__".join(path.relative_to(root).parts)))
     return records
 
 

@@ -10,7 +10,8 @@ Layout of ``out_dir``::
     summary.json                       counts and success rates
 
 A rerun reuses every result whose source hash and settings fingerprint are unchanged and whose outputs exist, and
-deletes outputs that no current source produces.
+deletes the outputs of its previous run (as its manifest lists them) that no current source produces; no other file
+is ever removed, and an output folder that holds an input is refused.
 """
 from __future__ import annotations
 
@@ -81,9 +82,12 @@ def _reusable(rows: list[ManifestRow], sha256: str, fingerprint: str, out_dir: P
         for r in rows)
 
 
-def _remove_stale(out_dir: Path, rows: Iterable[ManifestRow]) -> int:
+def _remove_stale(out_dir: Path, previous: Iterable[ManifestRow], rows: Iterable[ManifestRow]) -> int:
+    """Delete the outputs of the previous run that no current source produces: only files the kit's own previous
+    manifest lists, never anything else a user keeps in the folder."""
     keep = {out_dir / p for r in rows for p in filter(None, r.outputs.split(";"))}
-    stale = [p for kind in OUTPUT_KINDS for p in (out_dir / kind).rglob("*") if p.is_file() and p not in keep]
+    written = {out_dir / p for r in previous for p in filter(None, r.outputs.split(";"))}
+    stale = [p for p in written - keep if p.is_file() and p.resolve().is_relative_to(out_dir.resolve())]
     for path in stale:
         path.unlink()
     return len(stale)
@@ -130,8 +134,13 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
                        progress: bool = True) -> dict[str, Any]:
     """Preprocess ``records`` into ``out_dir`` (layout in the module docstring) and return the summary."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    resolved = out_dir.resolve()
+    for rec in records:
+        if rec.path.resolve().is_relative_to(resolved):
+            raise ValueError(f"output folder {out_dir} holds the input {rec.path}: choose an output folder outside "
+                             f"the input, so that no photo of yours is overwritten or deleted")
     _extractor(cfg)  # fail fast, once, on a configuration error (unknown backend, missing weights)
+    out_dir.mkdir(parents=True, exist_ok=True)
     previous = defaultdict(list)
     for row in read_manifest(out_dir / "manifest.csv"):
         previous[row.source].append(row)
@@ -154,7 +163,7 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
         rows.extend(result)
     rows.sort(key=lambda r: (r.source, r.face))
 
-    removed = _remove_stale(out_dir, rows)
+    removed = _remove_stale(out_dir, [r for rs in previous.values() for r in rs], rows)
     write_manifest(out_dir / "manifest.csv", rows)
     atomic_write_text(out_dir / "index.csv", _index(records, rows).to_csv(index=False))
     summary = _summary(rows, len(records), len(records) - len(todo), removed, cfg)
