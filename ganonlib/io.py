@@ -169,7 +169,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    """UTF-8; file names that are not (surrogate escapes in Python) keep their own bytes."""
+    return atomic_write_bytes(path, text.encode("utf-8", "surrogateescape"))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: object) -> Path:
@@ -248,7 +249,7 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     path = Path(path)
     if not path.exists():
         return []
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
         rows = []
         for raw in csv.DictReader(handle):
             if raw.get("score") is None:  # a line cut short by a killed writer

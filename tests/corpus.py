@@ -50,3 +50,47 @@ def build_corpus(folder: Path) -> Path:
     hopper = np.asarray(Image.fromarray(load_photo("grace_hopper")).resize((512, 512)))
     Image.fromarray(np.concatenate([face, hopper], axis=1)).save(folder / "several_faces.jpg")
     return folder
+
+
+# The anonymizer's hostile corpus, beside the files above: entry name -> (outcome of the photo row, reason code,
+# faces re-synthesized). Built by :func:`build_hostile`; names are bytes where they are not valid UTF-8.
+HOSTILE = {
+    "photo.jfif": ("ok", "faces", 1),
+    "no_extension": ("ok", "faces", 1),
+    "photo.avif": ("ok", "faces", 1),
+    "x.jpg": ("ok", "faces", 1),
+    "x.png": ("ok", "faces", 1),
+    "y.jpg": ("ok", "faces", 1),
+    "y_f0.jpg": ("ok", "faces", 1),
+    "caf\udce9.jpg": ("ok", "faces", 1),  # the name's bytes are not UTF-8; the manifest keeps them
+    "animated.gif": ("ok", "faces", 1),  # the row says that only the first of its 2 frames was anonymized
+    "wide_33000.png": ("error", "too_large", 0),  # OpenCV aborts the process on a side of 32767 px or more
+    "dangling.jpg": ("error", "dangling_symlink", 0),
+    "notes.txt": ("skipped", "not_an_image", 0),
+    "pipe.jpg": ("skipped", "not_a_file", 0),
+    "linked_folder": ("skipped", "symlink_to_folder", 0),
+    "n" * 246 + ".jpg": ("error", "name_too_long", 0),
+}
+
+
+def build_hostile(folder: Path) -> Path:
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True)
+    face = np.asarray(Image.fromarray(load_photo("astronaut")).resize((256, 256)))
+    photo = Image.fromarray(face)
+    photo.save(folder / "photo.jfif", format="JPEG")
+    photo.save(folder / "no_extension", format="PNG")
+    photo.save(folder / "photo.avif", format="AVIF")
+    for name in ("x.jpg", "y.jpg", "y_f0.jpg", "n" * 246 + ".jpg"):
+        photo.save(folder / name, format="JPEG")
+    photo.save(folder / "x.png")
+    photo.save(os.fsdecode(os.fsencode(str(folder)) + b"/caf\xe9.jpg"), format="JPEG")
+    photo.save(folder / "animated.gif", save_all=True, append_images=[Image.fromarray(face[::-1])])
+    Image.new("L", (33000, 20)).save(folder / "wide_33000.png")
+    (folder / "dangling.jpg").symlink_to(folder / "nowhere.jpg")
+    (folder / "notes.txt").write_text("shot list\n")
+    os.mkfifo(folder / "pipe.jpg")
+    (folder / "real_folder").mkdir()
+    (folder / "linked_folder").symlink_to(folder / "real_folder")
+    return folder

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from corpus import EXPECTED, build_corpus
+from corpus import EXPECTED, HOSTILE, build_corpus, build_hostile
 from ganonlib.anonymize.convert import convert_lightning_checkpoint
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files, anonymize_pairs
 from ganonlib.cli import main
@@ -15,38 +15,53 @@ from ganonlib.io import read_manifest
 from ganonlib.train.gan import load_checkpoint
 
 
-def test_cli_on_the_bad_input_corpus(tmp_path, generator_file, capsys):
-    root = build_corpus(tmp_path / "photos")
+def _photo_rows(rows):
+    """The input's own row (face -1) of each source, by file name."""
+    return {r.source.split("/")[-1]: r for r in rows if r.face < 0}
+
+
+def test_cli_on_the_bad_input_and_hostile_corpus(tmp_path, generator_file, capsys):
+    root = build_hostile(build_corpus(tmp_path / "photos"))
     code = main(["anonymize", str(root), str(tmp_path / "out"), "--weights", str(generator_file),
                  "--paste-back", "--device", "cpu"])
     assert code == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
-    faces = sum(f for _, _, f in EXPECTED.values())
-    assert line.startswith(f"{len(EXPECTED)} files: {faces} faces found, {faces} anonymized, 0 skipped")
+    faces = sum(f for _, _, f in EXPECTED.values()) + sum(f for _, _, f in HOSTILE.values())
+    assert line.startswith(f"{len(EXPECTED) + len(HOSTILE)} files: {faces} faces found, {faces} re-synthesized, "
+                           f"0 covered by the fallback (blur), 0 left unchanged; 1 without face")
     rows = read_manifest(tmp_path / "out" / "manifest.csv")
-    assert {r.source.split("/")[-1] for r in rows} == set(EXPECTED)
-    for name, (outcome, reason, n_faces) in EXPECTED.items():
-        got = [r for r in rows if r.source.endswith(name)]
-        if outcome == "error":
-            assert [r.reason.split(":")[0] for r in got] == [reason]
-        elif outcome == "skipped":  # no face: the paper's average face under the default policy
-            assert got[0].outcome == "ok" and got[0].reason.startswith("no_face: average face")
+    photos = _photo_rows(rows)
+    assert set(photos) == set(EXPECTED) | set(HOSTILE)  # every entry of the tree has its row
+    for name, (outcome, reason, n_faces) in {**EXPECTED, **HOSTILE}.items():
+        got = [r for r in rows if r.source.split("/")[-1] == name]
+        if outcome in ("error", "skipped") and reason != "no_face":
+            assert [(r.outcome, r.reason.split(":")[0]) for r in got] == [(outcome, reason)], name
+        elif reason == "no_face":  # no face: the paper's average face under the default policy
+            assert photos[name].outcome == "ok" and photos[name].reason.startswith("no_face: average face")
         else:
-            assert sum(r.face >= 0 and r.outcome == "ok" for r in got) == n_faces
-    pasted = np.asarray(Image.open(tmp_path / "out" / "several_faces.png"))
+            assert sum(r.face >= 0 and r.outcome == "ok" for r in got) == n_faces, name
+            assert photos[name].outputs == f"photos/{name}.png"
+    assert "only the first of 2 frames" in photos["animated.gif"].reason
+    out = tmp_path / "out"
+    # names keep the source's extension: x.jpg and x.png, y.jpg's crop and y_f0.jpg's photo never meet
+    for name in ("x.jpg", "x.png", "y.jpg", "y_f0.jpg", "no_extension", "photo.avif"):
+        assert (out / "photos" / f"{name}.png").is_file() and (out / "faces" / f"{name}_f0.png").is_file()
+    assert (out / "photos" / "caf\udce9.jpg.png").is_file()  # the name's own bytes, not a re-encoding
+    pasted = np.asarray(Image.open(out / "photos" / "several_faces.jpg.png"))
     original = np.asarray(Image.open(root / "several_faces.jpg"))
     assert pasted.shape == original.shape and not np.array_equal(pasted, original)
-    assert (tmp_path / "out" / "several_faces_f1.png").is_file()
+    assert (out / "faces" / "several_faces.jpg_f1.png").is_file()
+    assert not (out / "photos" / "no_face.jpg.png").exists()  # a photo without face is never copied as "anonymized"
 
 
-@pytest.mark.parametrize("policy,written", [("skip", []), ("blur", ["blank.png"])])
+@pytest.mark.parametrize("policy,written", [("skip", []), ("blur", ["blank.png.png"])])
 def test_no_face_policies_are_recorded(tmp_path, generator_file, policy, written):
     (tmp_path / "in").mkdir()
     Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(tmp_path / "in" / "blank.png")
     an = Anonymizer(AnonymizeConfig(weights=str(generator_file), no_face=policy, paste_back=True, device="cpu"))
     summary = anonymize_files(tmp_path / "in", tmp_path / "out", an, progress=False)
     assert summary["files_without_face"] == 1 and summary["no_face_policy"] == policy
-    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == written
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.png")) == written
     assert f"policy {policy}" in read_manifest(tmp_path / "out" / "manifest.csv")[0].reason
 
 

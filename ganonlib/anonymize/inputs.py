@@ -37,7 +37,9 @@ class InputFile:
 
     @property
     def source(self) -> str:
-        return display_name(self.path)
+        """The path as the manifest records it: a name that is not UTF-8 keeps its bytes (surrogate escapes in
+        Python, the raw bytes in the file), so a rerun finds it again."""
+        return str(self.path)
 
 
 def display_name(path: Path | str) -> str:

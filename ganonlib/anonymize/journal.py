@@ -33,7 +33,8 @@ class Journal:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             header = "" if os.fstat(fd).st_size else ",".join(MANIFEST_FIELDS) + "\n"
-            os.write(fd, (header + buffer.getvalue()).encode("utf-8"))
+            # a file name that is not UTF-8 is written as its own bytes, as the file system holds it
+            os.write(fd, (header + buffer.getvalue()).encode("utf-8", "surrogateescape"))
         finally:
             os.close(fd)  # closing releases the lock
 

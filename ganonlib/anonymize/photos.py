@@ -20,7 +20,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ganonlib.anonymize.cover import changed_share, cover_box, cover_region
-from ganonlib.anonymize.inputs import (InputError, InputFile, crop_name, discover_inputs, photo_name,
+from ganonlib.anonymize.inputs import (InputFile, crop_name, discover_inputs, display_name, photo_name,
                                        prepare_output)
 from ganonlib.anonymize.journal import Journal
 from ganonlib.anonymize.paste import face_mask, paste_back
@@ -159,14 +159,19 @@ class _Writer:
                 for name, image in images:
                     atomic_write_image(self.out_dir / name, image)
                 self.journal.append(rows)
-            except OSError as err:
-                self.error = OutputWriteError(f"cannot write in {self.out_dir}: {err.strerror or err} "
-                                              f"({getattr(err, 'filename', '') or ''}); the run stopped there, "
-                                              f"manifest.csv holds every photo finished before")
+            except Exception as err:  # OSError above all; anything else must stop the run too, not hang it
+                detail = err.strerror if isinstance(err, OSError) and err.strerror else f"{type(err).__name__}: {err}"
+                self.error = OutputWriteError(f"cannot write in {display_name(self.out_dir)}: {detail}; the run "
+                                              f"stopped there, manifest.csv holds every photo finished before")
 
     def put(self, images: list[tuple[str, np.ndarray]], rows: list[ManifestRow]) -> None:
-        self.check()
-        self._queue.put((images, rows))
+        while True:
+            self.check()
+            try:
+                self._queue.put((images, rows), timeout=1.0)
+                return
+            except queue.Full:
+                continue
 
     def check(self) -> None:
         if self.error:
