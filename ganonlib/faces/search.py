@@ -3,7 +3,7 @@
 A detector sees a photo shrunk to its input size (mediapipe: 128 or 192 px), so a 40 px face in a 2000 px photo is a
 few pixels there and is missed; a face cut by the image border lacks the context the detector expects; an
 upside-down face is missed or gets its eyes misplaced. For preprocessing a dataset that costs a training pair; for
-anonymizing it lets a face through. So the search runs the detector on the photo padded at its border, on
+anonymizing it lets a face through. So the search runs the detector on the photo as it is and mirrored out at its border, on
 overlapping tiles at native resolution when the photo is large, and, on request, on the photo turned by 90, 180
 and 270 degrees; every detection is mapped back to the photo and duplicates are merged.
 """
@@ -73,15 +73,18 @@ def _rotation(k: int, shape: tuple[int, int]) -> tuple[int, np.ndarray]:
 
 def _passes(detector: FaceDetector, image: np.ndarray, back: np.ndarray, shape: tuple[int, int],
             turned: bool) -> list[Detection]:
-    """Padded whole image, then tiles at native resolution for a large image; ``back`` maps ``image`` to the photo.
+    """Whole image as it is and padded, then tiles at native resolution for a large image; ``back`` maps ``image``
+    to the photo.
     Detections of the tiles and of a ``turned`` image must score :data:`EXTRA_CONFIDENCE`."""
     height, width = image.shape[:2]
     found: list[Detection] = []
     pad = int(round(_PAD * max(height, width)))
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    # mirrored at the border, the visible half of a cut face becomes a whole face to the detector
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
     shift = np.array([[1.0, 0.0, -pad], [0.0, 1.0, -pad], [0.0, 0.0, 1.0]])
-    found += [_moved(d, back @ shift, shape) for d in detector.detect(padded)
-              if not turned or d.score >= EXTRA_CONFIDENCE]
+    for view, to_view in ((image, np.eye(3)), (padded, shift)):
+        found += [_moved(d, back @ to_view, shape) for d in detector.detect(view)
+                  if not turned or d.score >= EXTRA_CONFIDENCE]
     tile = _TILE
     while tile < max(height, width):
         stride = max(1, int(tile * 2 / 3))
