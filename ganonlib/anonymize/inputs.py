@@ -122,8 +122,11 @@ def discover_inputs(inputs: Path | list[Path], out_dir: Path) -> list[InputFile]
     """Every entry of a photo, a folder tree or a list of photos, in a stable order, each with the relative name its
     outputs take; refuses (:class:`InputError`) a missing input and an output folder that is the input or holds it.
     An output folder inside the input folder is left out of the walk."""
-    out = out_dir.resolve()
-    name_max = _name_max(out if out.is_dir() else out.parent if out.parent.is_dir() else Path("/"))
+    try:
+        out = out_dir.resolve()
+        name_max = _name_max(out if out.is_dir() else out.parent if out.parent.is_dir() else Path("/"))
+    except OSError as err:  # a name too long for the file system, a loop of links
+        raise InputError(f"output {display_name(out_dir)} cannot be used: {err.strerror or err}") from None
     if isinstance(inputs, list):
         found, seen = [], set()
         for p in map(Path, inputs):
