@@ -30,7 +30,7 @@ def test_missing_retinaface_weights_give_one_clear_message(tmp_path, astronaut, 
 def test_unknown_backend_is_refused(tmp_path, capsys):
     (tmp_path / "x.png").write_bytes(b"")
     assert main(["preprocess", str(tmp_path / "x.png"), str(tmp_path / "o"), "--detector", "dlib"]) == 2
-    assert "unknown detector" in capsys.readouterr().err
+    assert "--detector: choose one of mediapipe, retinaface, mtcnn" in capsys.readouterr().err
 
 
 def test_train_command_writes_a_generator_and_refuses_a_missing_folder(pairs, tmp_path, capsys):

@@ -31,7 +31,7 @@ from ganonlib.io import ImageReadError, ManifestRow, atomic_write_image, atomic_
 from ganonlib.workers import Crashed, CrashSafePool
 
 __all__ = ["OutputWriteError", "StrictModeError", "anonymize_files", "check_strict", "extract_photo",
-           "start_extractor"]
+           "find_all_faces", "start_extractor"]
 
 _MIN_CHANGED = 0.3  # share of a face box a replacement must change by > 20 grey levels, else it is covered
 
@@ -87,7 +87,10 @@ def _mesh_matches(face: ExtractedFace) -> bool:
     return min(straight, crossed) < 0.35 * spread
 
 
-def _search(extractor: FaceExtractor, image: np.ndarray) -> list[ExtractedFace]:
+def find_all_faces(extractor: FaceExtractor, image: np.ndarray) -> list[ExtractedFace]:
+    """Every face of ``image`` with its mesh where one fits: the thorough search, then, when a face lacks a fitting
+    mesh or none was found, the search on the photo turned by 90, 180 and 270 degrees, whose faces replace the
+    misfits they overlap and add those the first search missed."""
     faces = extractor.extract(image, find_faces(extractor.detector, image))
     if faces and all(_mesh_matches(f) for f in faces):
         return faces
@@ -116,7 +119,7 @@ def extract_photo(extractor: FaceExtractor, item: tuple[str, str, str, str]) -> 
             frames = getattr(handle, "n_frames", 1)
         if frames > 1:
             photo.note = f"only the first of {frames} frames anonymized"
-        photo.faces = _search(extractor, photo.image)
+        photo.faces = find_all_faces(extractor, photo.image)
     except ImageReadError as err:
         suffix = Path(path).suffix.lower()
         if err.reason == "unreadable" and suffix not in {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff",
