@@ -44,7 +44,8 @@ __all__ = [
     "MAX_SIDE",
 ]
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".webp", ".avif", ".tif", ".tiff", ".gif",
+                            ".ppm", ".pgm"})
 
 # OpenCV's geometric functions abort the process (SIGABRT) on an image side of 32767 px or more (SHRT_MAX)
 MAX_SIDE = 32766

@@ -77,13 +77,13 @@ def test_rerun_reuses_and_follows_changes(tmp_path, small_cfg, astronaut):
 
     first = run()
     assert first["pairs"] == 2 and first["reused"] == 0
-    stamp = (out / "images/train/a_f0.png").stat().st_mtime_ns
+    stamp = (out / "images/train/a.png_f0.png").stat().st_mtime_ns
     assert run()["reused"] == 2
-    assert (out / "images/train/a_f0.png").stat().st_mtime_ns == stamp
+    assert (out / "images/train/a.png_f0.png").stat().st_mtime_ns == stamp
     (photos / "b.png").unlink()
     third = run()
     assert third["pairs"] == 1 and third["removed_stale_outputs"] == 3
-    assert not (out / "images/train/b_f0.png").exists()
+    assert not (out / "images/train/b.png_f0.png").exists()
     changed = preprocess_dataset(load_dataset(DatasetConfig("p", "folder", str(photos))), out,
                                  replace(small_cfg, landmarks_style="point"), progress=False)
     assert changed["reused"] == 0  # other settings, other outputs

@@ -93,7 +93,8 @@ class Anonymizer:
         self._forward = torch.compile(self.generator) if cfg.compile else self.generator
         self.dtype = _resolve_precision(cfg.precision, self.device)
         self.weights_sha256 = file_sha256(cfg.weights)
-        preprocess = preprocess or PreprocessConfig(image_size=self.image_size)
+        # anonymizing caps nothing by default: every face found is re-synthesized or covered
+        preprocess = preprocess or PreprocessConfig(image_size=self.image_size, max_faces=0)
         if follow_generator_size:
             preprocess = replace(preprocess, image_size=self.image_size)
         if preprocess.image_size != self.image_size:

@@ -27,7 +27,8 @@ from ganonlib.anonymize.paste import face_mask, paste_back
 from ganonlib.config import PreprocessConfig
 from ganonlib.faces.extract import ExtractedFace, FaceExtractor
 from ganonlib.faces.search import find_faces, overlap_of_smaller, size_histogram
-from ganonlib.io import ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, file_sha256, read_image
+from ganonlib.io import (IMAGE_SUFFIXES, ImageReadError, ManifestRow, atomic_write_image, atomic_write_json,
+                         file_sha256, read_image)
 from ganonlib.workers import Crashed, CrashSafePool
 
 __all__ = ["OutputWriteError", "StrictModeError", "anonymize_files", "check_strict", "extract_photo",
@@ -96,7 +97,6 @@ def find_all_faces(extractor: FaceExtractor, image: np.ndarray) -> list[Extracte
         return faces
     # a face without a usable mesh, or none at all: look again with the photo turned by 90, 180 and 270 degrees
     turned = extractor.extract(image, find_faces(extractor.detector, image, turns=(1, 2, 3)))
-
     for extra in sorted(turned, key=_mesh_matches, reverse=True):
         same = [f for f in faces if overlap_of_smaller(f.detection.box, extra.detection.box) >= 0.5]
         if not same:
@@ -121,9 +121,8 @@ def extract_photo(extractor: FaceExtractor, item: tuple[str, str, str, str]) -> 
             photo.note = f"only the first of {frames} frames anonymized"
         photo.faces = find_all_faces(extractor, photo.image)
     except ImageReadError as err:
-        suffix = Path(path).suffix.lower()
-        if err.reason == "unreadable" and suffix not in {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff",
-                                                          ".gif", ".ppm", ".pgm", ".avif", ".jfif", ".heic"}:
+        # a file named as an image that does not decode is an error; any other file is simply not a photo
+        if err.reason == "unreadable" and Path(path).suffix.lower() not in IMAGE_SUFFIXES:
             photo.failure = ("skipped", f"not_an_image: {err.detail}")
         else:
             photo.failure = ("error", f"{err.reason}: {err.detail}")
