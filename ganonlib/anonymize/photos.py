@@ -189,11 +189,6 @@ def _reusable(block: list[ManifestRow], sha: str, fingerprint: str, out_dir: Pat
                and all((out_dir / p).is_file() for p in filter(None, r.outputs.split(";"))) for r in block)
 
 
-def _wanted(anonymizer: Any, face: ExtractedFace) -> bool:
-    cap = anonymizer.preprocess.max_faces
-    return (not cap or face.index < cap) and _mesh_matches(face)
-
-
 def _why_not(anonymizer: Any, face: ExtractedFace, failure: str) -> str:
     """Why ``face`` cannot be re-synthesized ("" when it can)."""
     cap = anonymizer.preprocess.max_faces
@@ -270,7 +265,7 @@ def _compose(anonymizer: Any, photo: Photo, generated: dict[int, np.ndarray], fa
 def _generate(anonymizer: Any, photos: list[Photo]) -> tuple[list[dict[int, np.ndarray]], str]:
     """The new faces of several photos in shared batches; a failure (out of memory, ...) is returned, not raised:
     those faces get the fallback."""
-    wanted = [(i, f) for i, p in enumerate(photos) for f in p.faces if _wanted(anonymizer, f)]
+    wanted = [(i, f) for i, p in enumerate(photos) for f in p.faces if not _why_not(anonymizer, f, "")]
     generated: list[dict[int, np.ndarray]] = [{} for _ in photos]
     if not wanted:
         return generated, ""
