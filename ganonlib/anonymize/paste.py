@@ -16,14 +16,16 @@ def face_mask(points: np.ndarray | None, aligned: AlignedFace, feather: float = 
     ``feather`` x S."""
     size = aligned.image.shape[0]
     if points is not None:
-        mask = head_region(points, (size, size), hair=0.0, widen=0.05).astype(np.float32)
+        # widened by an eighth: the cheeks' outer band belongs to the face a detector boxes
+        mask = head_region(points, (size, size), hair=0.0, widen=0.12).astype(np.float32)
     else:
         mask = np.zeros((size, size), np.float32)
         x0, y0, x1, y1 = aligned.content_box
         mask[y0:y1, x0:x1] = 1.0
     sigma = max(feather * size, 0.5)
-    # shrink before blurring so the soft edge lies inside the face, not on the background around it
-    k = max(1, int(round(2 * sigma)))
+    # shrink by one sigma before blurring: the half-way line of the soft edge lies half a sigma inside the face, so
+    # the face is replaced to near its outline and the blend fades out just beyond it
+    k = max(1, int(round(sigma)))
     mask = cv2.erode(mask, np.ones((k, k), np.uint8))
     return cv2.GaussianBlur(mask, (0, 0), sigma)
 
