@@ -299,3 +299,19 @@ def test_dvc_passes_every_parameter_quoted():
         cmd = (stage.get("do") or stage)["cmd"]
         unquoted = [t for t in re.findall(r"""(?:"[^"]*"|'[^']*'|\S)+""", cmd) if "${" in t and t[0] not in "'\""]
         assert not unquoted, (name, unquoted)
+
+
+def test_a_read_only_output_folder_is_one_line_before_any_work(tmp_path, generator_file, astronaut, monkeypatch,
+                                                              capsys):
+    """Root writes through permission bits, so the read-only file system is simulated where the probe write meets
+    it."""
+    import errno
+
+    photos = _photos(tmp_path / "in", 1, astronaut)
+    real = Path.write_bytes
+    monkeypatch.setattr(Path, "write_bytes", lambda self, data: (_ for _ in ()).throw(
+        OSError(errno.EROFS, os.strerror(errno.EROFS))) if ".ganon-write-test" in self.name else real(self, data))
+    code = main(["anonymize", str(photos), str(tmp_path / "out"), "--weights", str(generator_file), "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.endswith("Read-only file system") and len(err.splitlines()) == 1
+    assert not (tmp_path / "out" / "manifest.csv").exists()
