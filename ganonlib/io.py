@@ -38,6 +38,7 @@ __all__ = [
     "read_image",
     "read_images",
     "read_manifest",
+    "reusable",
     "to_rgb8",
     "write_manifest",
     "MANIFEST_FIELDS",
@@ -244,6 +245,15 @@ def atomic_write_csv(path: str | os.PathLike, rows: Iterable[dict], fieldnames: 
 
 def write_manifest(path: str | os.PathLike, rows: Iterable[ManifestRow]) -> Path:
     return atomic_write_csv(path, (asdict(row) for row in rows), MANIFEST_FIELDS)
+
+
+def reusable(rows: list[ManifestRow], sha256: str, fingerprint: str, out_dir: Path) -> bool:
+    """A file's recorded rows still stand: same source hash and settings, and every output they list exists (a
+    rerun then skips the file)."""
+    return bool(rows) and all(
+        r.sha256 == sha256 and r.fingerprint == fingerprint
+        and all((out_dir / p).is_file() for p in filter(None, r.outputs.split(";")))
+        for r in rows)
 
 
 def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:

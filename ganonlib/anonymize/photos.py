@@ -28,7 +28,7 @@ from ganonlib.config import PreprocessConfig
 from ganonlib.faces.extract import ExtractedFace, FaceExtractor
 from ganonlib.faces.search import find_faces, overlap_of_smaller, size_histogram
 from ganonlib.io import (IMAGE_SUFFIXES, ImageReadError, ManifestRow, atomic_write_image, atomic_write_json,
-                         file_sha256, read_image)
+                         file_sha256, read_image, reusable)
 from ganonlib.workers import Crashed, CrashSafePool
 
 __all__ = ["OutputWriteError", "StrictModeError", "anonymize_files", "check_strict", "extract_photo",
@@ -184,11 +184,6 @@ class _Writer:
         self._thread.join()
 
 
-def _reusable(block: list[ManifestRow], sha: str, fingerprint: str, out_dir: Path) -> bool:
-    return all(r.sha256 == sha and r.fingerprint == fingerprint
-               and all((out_dir / p).is_file() for p in filter(None, r.outputs.split(";"))) for r in block)
-
-
 def _why_not(anonymizer: Any, face: ExtractedFace, failure: str) -> str:
     """Why ``face`` cannot be re-synthesized ("" when it can)."""
     cap = anonymizer.preprocess.max_faces
@@ -325,7 +320,7 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
             row = ManifestRow(source=entry.source, outcome=entry.outcome, reason=entry.problem, fingerprint=fingerprint)
             if old != [row]:
                 journal.append([row])
-        elif old and _reusable(old, sha, fingerprint, out_dir):
+        elif reusable(old or [], sha, fingerprint, out_dir):
             reused += 1
         else:
             todo.append((str(entry.path), entry.source, entry.rel, sha))

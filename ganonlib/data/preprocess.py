@@ -27,7 +27,7 @@ from ganonlib.config import PreprocessConfig
 from ganonlib.data.datasets import Record
 from ganonlib.faces.extract import FaceExtractor
 from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, atomic_write_npy,
-                         atomic_write_text, file_sha256, read_image, read_manifest, write_manifest)
+                         atomic_write_text, file_sha256, read_image, read_manifest, reusable, write_manifest)
 
 __all__ = ["OUTPUT_KINDS", "outcome_counts", "preprocess_dataset", "process_record"]
 
@@ -73,13 +73,6 @@ def process_record(record: Record, out_dir: Path, cfg: PreprocessConfig, sha256:
         atomic_write_npy(out_dir / paths["points"], face.points)
         rows.append(ManifestRow(outcome="ok", outputs=";".join(paths.values()), face=face.index, score=score, **base))
     return rows
-
-
-def _reusable(rows: list[ManifestRow], sha256: str, fingerprint: str, out_dir: Path) -> bool:
-    return bool(rows) and all(
-        r.sha256 == sha256 and r.fingerprint == fingerprint
-        and all((out_dir / p).is_file() for p in filter(None, r.outputs.split(";")))
-        for r in rows)
 
 
 def _remove_stale(out_dir: Path, previous: Iterable[ManifestRow], rows: Iterable[ManifestRow]) -> int:
@@ -151,7 +144,7 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
     for rec in records:
         sha = file_sha256(rec.path) if rec.path.is_file() else ""
         old = previous.get(str(rec.path), [])
-        if _reusable(old, sha, fingerprint, out_dir) and all(r.split == rec.split for r in old):
+        if reusable(old, sha, fingerprint, out_dir) and all(r.split == rec.split for r in old):
             kept.extend(old)
         else:
             todo.append((rec, sha))
