@@ -101,10 +101,17 @@ class Anonymizer:
             raise ValueError(f"the generator was trained at {self.image_size} px but faces are aligned at "
                              f"{preprocess.image_size} px: train and infer at the same size")
         self.preprocess = replace(preprocess, segmentation="none")  # inference needs the landmarks only
+        self.pools: dict = {}  # extraction worker pools of anonymize_files, by task, kept between calls
         if self.preprocess.detector == "retinaface":  # its weights are checked now, not in every worker later
             from ganonlib.faces.detect import RetinaFaceDetector
 
             RetinaFaceDetector.weights_file()
+
+    def close(self) -> None:
+        """Stop the extraction workers (they also end with this process)."""
+        for pool in self.pools.values():
+            pool.close()
+        self.pools.clear()
 
     @torch.inference_mode()
     def generate(self, landmarks: np.ndarray) -> np.ndarray:

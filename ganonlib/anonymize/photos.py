@@ -326,21 +326,28 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
             todo.append((str(entry.path), entry.source, entry.rel, sha))
 
     writer = _Writer(out_dir, journal)
+    # the workers (and their models) outlive the call: a notebook or benchmark calling again pays no start-up
+    pool = anonymizer.pools.get(extract)
+    if pool is None:
+        pool = anonymizer.pools[extract] = CrashSafePool(extract, start_extractor, (anonymizer.preprocess,),
+                                                         anonymizer.cfg.workers)
     try:
-        with CrashSafePool(extract, start_extractor, (anonymizer.preprocess,), anonymizer.cfg.workers) as pool:
-            chunk: list[Photo] = []
-            results = pool.imap(todo)
-            for n, (item, photo) in enumerate(tqdm(results, total=len(todo), desc="anonymize",
-                                                   disable=not progress), start=1):
-                if isinstance(photo, Crashed):
-                    photo = Photo(item[1], item[2], item[3], failure=("error", f"crashed: {photo}"))
-                chunk.append(photo)
-                if sum(len(p.faces) for p in chunk) >= anonymizer.cfg.batch_size or len(chunk) >= \
-                        anonymizer.cfg.batch_size or n == len(todo):
-                    generated, failure = _generate(anonymizer, chunk)
-                    for p, new in zip(chunk, generated):
-                        writer.put(*_compose(anonymizer, p, new, failure, fingerprint))
-                    chunk = []
+        chunk: list[Photo] = []
+        results = pool.imap(todo)
+        for n, (item, photo) in enumerate(tqdm(results, total=len(todo), desc="anonymize", disable=not progress),
+                                          start=1):
+            if isinstance(photo, Crashed):
+                photo = Photo(item[1], item[2], item[3], failure=("error", f"crashed: {photo}"))
+            chunk.append(photo)
+            if sum(len(p.faces) for p in chunk) >= anonymizer.cfg.batch_size or len(chunk) >= \
+                    anonymizer.cfg.batch_size or n == len(todo):
+                generated, failure = _generate(anonymizer, chunk)
+                for p, new in zip(chunk, generated):
+                    writer.put(*_compose(anonymizer, p, new, failure, fingerprint))
+                chunk = []
+    except BaseException:
+        anonymizer.pools.pop(extract).close()  # items may still be in flight: a later call starts afresh
+        raise
     finally:
         writer.close()
     writer.check()

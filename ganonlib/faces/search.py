@@ -86,7 +86,7 @@ def _passes(detector: FaceDetector, image: np.ndarray, back: np.ndarray, shape: 
         found += [_moved(d, back @ to_view, shape) for d in detector.detect(view)
                   if not turned or d.score >= EXTRA_CONFIDENCE]
     tile = _TILE
-    while tile < max(height, width):
+    while 2 * tile <= max(height, width):  # a tile under half the photo zooms in enough to find what it missed
         stride = max(1, int(tile * 2 / 3))
         for y in range(0, max(height - tile, 0) + stride, stride):
             for x in range(0, max(width - tile, 0) + stride, stride):
