@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
-from ganonlib.anonymize.photos import find_all_faces, start_extractor
+from ganonlib.anonymize.photos import start_extractor
 from ganonlib.config import SampleConfig
 from ganonlib.data.sample import build_sample
 from ganonlib.io import atomic_write_torch, iter_images, read_image
@@ -58,7 +58,7 @@ def main() -> None:
                                             precision=precision.split("_")[0], batch_size=args.batch,
                                             paste_back=True, compile=compiled))
             result["image_size"] = an.image_size
-            extractor = start_extractor(an.preprocess)
+            finder = start_extractor(an.preprocess, an.cfg.second_detector)
             anonymize_files(photos[: args.batch], tmp / "warm", an, progress=False)  # warm-up (and compilation)
             start = time.perf_counter()
             summary = anonymize_files(photos, tmp / precision, an, progress=False)
@@ -68,7 +68,7 @@ def main() -> None:
             result["faces"] = faces
             # where the time goes: extraction alone vs the generator alone, per face
             t = time.perf_counter()
-            extracted = [f for p in photos for f in find_all_faces(extractor, read_image(p)) if f.ok]
+            extracted = [f for p in photos for f in finder(read_image(p)) if f.ok]
             extract_ms = 1000 * (time.perf_counter() - t) / max(len(extracted), 1)
             marks = np.stack([f.landmarks for f in extracted])
             t = time.perf_counter()

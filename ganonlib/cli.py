@@ -45,6 +45,8 @@ _ANONYMIZE_HELP = {
     "compile": "torch.compile the generator: faster on many photos, ~1 min to start",
     "strict": "exit 3 when any face got the fallback or any file failed",
     "workers": "face extraction processes (a crash in one costs one file)",
+    "second_detector": "mtcnn | none: a second detector of another kind; the faces it finds that the search missed "
+                       "are anonymized too",
 }
 
 _TRAIN_HELP = {

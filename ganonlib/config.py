@@ -204,11 +204,13 @@ class AnonymizeConfig:
     compile: bool = False  # torch.compile the generator: ~20 % faster on a CPU after ~45 s of compiling
     strict: bool = False  # the command exits 3 when any face got the fallback or any file failed
     workers: int = 1  # extraction processes: a native crash in one costs one file, not the run
+    second_detector: str = "mtcnn"  # cross-check: faces it finds that the search missed are anonymized too | none
 
     def __post_init__(self) -> None:
         _validate(self, {"device": _one_of(DEVICES), "precision": _one_of(PRECISIONS), "batch_size": _at_least(1),
                          "no_face": _one_of(NO_FACE_POLICIES), "fallback": _one_of(FALLBACKS),
-                         "feather": _between(0.0, 0.5), "workers": _at_least(1)})
+                         "feather": _between(0.0, 0.5), "workers": _at_least(1),
+                         "second_detector": _one_of(("mtcnn", "none"))})
         _check_device(self.device)
 
 

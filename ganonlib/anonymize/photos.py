@@ -31,7 +31,7 @@ from ganonlib.io import (IMAGE_SUFFIXES, ImageReadError, ManifestRow, atomic_wri
                          file_sha256, read_image, reusable)
 from ganonlib.workers import Crashed, CrashSafePool
 
-__all__ = ["OutputWriteError", "StrictModeError", "anonymize_files", "check_strict", "extract_photo",
+__all__ = ["FaceFinder", "OutputWriteError", "StrictModeError", "anonymize_files", "check_strict", "extract_photo",
            "find_all_faces", "start_extractor"]
 
 _MIN_CHANGED = 0.3  # share of a face box a replacement must change by > 20 grey levels, else it is covered
@@ -67,11 +67,39 @@ class Photo:
     failure: tuple[str, str] | None = None  # (outcome, reason) when the file could not be used
 
 
-def start_extractor(cfg: PreprocessConfig) -> FaceExtractor:
+@dataclass
+class FaceFinder:
+    """The models of one worker process: the kit's extractor and, as a cross-check, a second detector of another
+    kind (MTCNN by default), whose faces the first missed are added: a face either detector finds is re-synthesized
+    or covered."""
+
+    extractor: FaceExtractor
+    second: Any = None  # a FaceDetector, or None
+
+    def __call__(self, image: np.ndarray) -> list[ExtractedFace]:
+        faces = find_all_faces(self.extractor, image)
+        if self.second is not None:
+            missed = [d for d in self.second.detect(image)
+                      if all(overlap_of_smaller(d.box, f.detection.box) < 0.5 for f in faces)]
+            faces += self.extractor.extract(image, missed, first=len(faces))
+        return faces
+
+
+def start_extractor(cfg: PreprocessConfig, second_detector: str = "mtcnn") -> FaceFinder:
     """Worker initializer: the models, once per process (every face is searched for, so no cap at detection)."""
     from dataclasses import replace
 
-    return FaceExtractor(replace(cfg, max_faces=0))
+    from ganonlib.faces.detect import make_detector
+
+    second = make_detector(second_detector, 0.9, 0) if second_detector != "none" else None
+    return FaceFinder(FaceExtractor(replace(cfg, max_faces=0)), second)
+
+
+def _start_worker(cfg: PreprocessConfig, second_detector: str) -> FaceFinder:
+    import torch
+
+    torch.set_num_threads(1)  # the second detector runs on torch; the generator beside it has the other cores
+    return start_extractor(cfg, second_detector)
 
 
 def _mesh_matches(face: ExtractedFace) -> bool:
@@ -108,18 +136,18 @@ def find_all_faces(extractor: FaceExtractor, image: np.ndarray) -> list[Extracte
     return faces
 
 
-def extract_photo(extractor: FaceExtractor, item: tuple[str, str, str, str]) -> Photo:
+def extract_photo(finder: FaceFinder, item: tuple[str, str, str, str]) -> Photo:
     """Worker task: read one input and find every face in it; never raises for a bad file."""
     path, source, rel, sha = item
     photo = Photo(source, rel, sha)
     try:
-        cfg = extractor.cfg
+        cfg = finder.extractor.cfg
         photo.image = read_image(path, cfg.max_pixels, cfg.min_side)
         with Image.open(path) as handle:
             frames = getattr(handle, "n_frames", 1)
         if frames > 1:
             photo.note = f"only the first of {frames} frames anonymized"
-        photo.faces = find_all_faces(extractor, photo.image)
+        photo.faces = finder(photo.image)
     except ImageReadError as err:
         # a file named as an image that does not decode is an error; any other file is simply not a photo
         if err.reason == "unreadable" and Path(path).suffix.lower() not in IMAGE_SUFFIXES:
@@ -281,7 +309,8 @@ def _summary(inputs: list[InputFile], blocks: dict[str, list[ManifestRow]], reus
     return {
         "files": len(inputs), "files_recorded": len(files), "files_reused": reused,
         "files_failed": sum(r.outcome == "error" for r in files),
-        "files_not_images": sum(r.outcome == "skipped" and not r.reason.startswith(("no_face", "faces")) for r in files),
+        "files_not_images": sum(r.outcome == "skipped" and not r.reason.startswith(("no_face", "faces"))
+                                for r in files),
         "files_without_face": sum(r.reason.startswith("no_face") for r in files),
         "faces_found": len(faces), "faces_anonymized": sum(r.outcome == "ok" for r in faces),
         "faces_covered": sum(r.outcome == "covered" for r in faces),
@@ -295,7 +324,7 @@ def _summary(inputs: list[InputFile], blocks: dict[str, list[ManifestRow]], reus
 
 def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: str | Path, anonymizer: Any,
                     progress: bool = True,
-                    extract: Callable[[FaceExtractor, tuple[str, str, str, str]], Photo] = extract_photo) -> dict:
+                    extract: Callable[[FaceFinder, tuple[str, str, str, str]], Photo] = extract_photo) -> dict:
     """Anonymize a photo, a folder tree (mirrored) or a list of photos into ``out_dir`` (layout in
     :mod:`ganonlib.anonymize.inputs`); returns the summary, also written to ``summary.json``.
 
@@ -329,8 +358,8 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
     # the workers (and their models) outlive the call: a notebook or benchmark calling again pays no start-up
     pool = anonymizer.pools.get(extract)
     if pool is None:
-        pool = anonymizer.pools[extract] = CrashSafePool(extract, start_extractor, (anonymizer.preprocess,),
-                                                         anonymizer.cfg.workers)
+        pool = anonymizer.pools[extract] = CrashSafePool(
+            extract, _start_worker, (anonymizer.preprocess, anonymizer.cfg.second_detector), anonymizer.cfg.workers)
     try:
         chunk: list[Photo] = []
         results = pool.imap(todo)
