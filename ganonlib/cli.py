@@ -103,13 +103,13 @@ def _anonymize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ganonlib.anonymize.ganonymization import Anonymizer, anonymize_files, check_strict
-    from ganonlib.anonymize.inputs import discover_inputs
+    from ganonlib.anonymize.inputs import check_paths
     from ganonlib.anonymize.photos import StrictModeError
 
     cfg = AnonymizeConfig(**{f.name: getattr(args, f.name) for f in fields(AnonymizeConfig)})
     detection = PreprocessConfig(**{f.name: getattr(args, f.name) for f in fields(PreprocessConfig)
                                     if f.name not in _ANON_SKIP})
-    discover_inputs(Path(args.input), Path(args.output))  # paths refused before the generator loads
+    check_paths(Path(args.input), Path(args.output))  # refused before the generator loads; walked once, later
     anonymizer = Anonymizer(cfg, detection, follow_generator_size=True)
     s = anonymize_files(args.input, args.output, anonymizer)
     print(f"{s['files']} files: {s['faces_found']} faces found, {s['faces_anonymized']} re-synthesized, "

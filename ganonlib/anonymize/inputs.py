@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["InputError", "InputFile", "crop_name", "discover_inputs", "display_name", "photo_name",
+__all__ = ["InputError", "InputFile", "check_paths", "crop_name", "discover_inputs", "display_name", "photo_name",
            "prepare_output"]
 
 _CROP_SUFFIX_ROOM = len("_f9999.png")
@@ -118,15 +118,28 @@ def _walk(root: Path, folder: Path, skip: Path, name_max: int, found: list[Input
             found.append(_entry(path, rel, name_max))
 
 
-def discover_inputs(inputs: Path | list[Path], out_dir: Path) -> list[InputFile]:
-    """Every entry of a photo, a folder tree or a list of photos, in a stable order, each with the relative name its
-    outputs take; refuses (:class:`InputError`) a missing input and an output folder that is the input or holds it.
-    An output folder inside the input folder is left out of the walk."""
+def check_paths(inputs: Path | list[Path], out_dir: Path) -> tuple[Path, int]:
+    """Refuse (:class:`InputError`) a missing input and an output folder that is the input or holds it, before any
+    work; returns the resolved output folder and the longest file name its file system takes."""
     try:
         out = out_dir.resolve()
         name_max = _name_max(out if out.is_dir() else out.parent if out.parent.is_dir() else Path("/"))
     except OSError as err:  # a name too long for the file system, a loop of links
         raise InputError(f"output {display_name(out_dir)} cannot be used: {err.strerror or err}") from None
+    if not isinstance(inputs, list):
+        root = Path(inputs)
+        if not root.exists() and not root.is_symlink():
+            raise InputError(f"input {display_name(root)} does not exist")
+        if _inside(root.resolve(), out):
+            raise InputError(f"output {display_name(out_dir)} is the input or contains it: choose a folder outside "
+                             f"the input, so no photo of yours can be overwritten")
+    return out, name_max
+
+
+def discover_inputs(inputs: Path | list[Path], out_dir: Path) -> list[InputFile]:
+    """Every entry of a photo, a folder tree or a list of photos, in a stable order, each with the relative name its
+    outputs take, after :func:`check_paths`. An output folder inside the input folder is left out of the walk."""
+    out, name_max = check_paths(inputs, out_dir)
     if isinstance(inputs, list):
         found, seen = [], set()
         for p in map(Path, inputs):
@@ -137,12 +150,6 @@ def discover_inputs(inputs: Path | list[Path], out_dir: Path) -> list[InputFile]
             found.append(entry)
         return found
     root = Path(inputs)
-    if not root.exists() and not root.is_symlink():
-        raise InputError(f"input {display_name(root)} does not exist")
-    resolved = root.resolve()
-    if _inside(resolved, out):
-        raise InputError(f"output {display_name(out_dir)} is the input or contains it: choose a folder outside the "
-                         f"input, so no photo of yours can be overwritten")
     if not root.is_dir():
         return [_entry(root, root.name, name_max)]
     found = []
