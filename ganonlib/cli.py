@@ -7,7 +7,7 @@ import json
 import sys
 from dataclasses import MISSING, fields
 
-from ganonlib.config import (FALLBACKS, NO_FACE_POLICIES, AnonymizeConfig, ConfigError, DatasetConfig, GanTrainConfig,
+from ganonlib.config import (DATASET_KINDS, AnonymizeConfig, ConfigError, DatasetConfig, GanTrainConfig,
                              PreprocessConfig, SampleConfig)
 from ganonlib.weights import MissingWeightsError
 
@@ -16,74 +16,20 @@ __all__ = ["main"]
 _ANON_SKIP = ("image_size", "segmentation", "unet_weights", "n_jobs")  # fixed by the generator or unused there
 
 
-_PREPROCESS_HELP = {
-    "image_size": "side of the square aligned face (paper: 512)",
-    "detector": "mediapipe (offline default) | retinaface (the paper's; needs its weights) | mtcnn",
-    "min_confidence": "minimum detection score",
-    "margin": "fraction of the face box added on each side (paper: 0)",
-    "max_faces": "most faces kept per photo, best scores first (0 = no cap); anonymizing covers the rest",
-    "segmentation": "selfie (offline default) | unet (paper; needs package + weights) | none",
-    "unet_weights": "checkpoint of the head-segmentation U-Net",
-    "landmarks_style": "cross (what the published model saw) | point (the paper's text)",
-    "mesh_confidence": "minimum face-mesh detection confidence",
-    "max_pixels": "photos with more pixels are refused (decompression bombs)",
-    "min_side": "photos with a shorter side are refused",
-    "n_jobs": "parallel worker processes",
-}
-
-_ANONYMIZE_HELP = {
-    "weights": "generator file",
-    "device": "auto | cpu | cuda",
-    "precision": "auto (bf16 on CUDA and on CPUs with native bf16) | fp32 | bf16",
-    "batch_size": "faces per generator batch",
-    "no_face": f"photo without any face: {' | '.join(NO_FACE_POLICIES)} (average = the paper's average face crop; "
-               f"blur = the whole photo blurred, with --paste-back)",
-    "fallback": f"face found but not re-synthesized (no mesh, cap, failure): {' | '.join(FALLBACKS)}; "
-                f"none leaves it visible",
-    "paste_back": "also write the whole photo with every face replaced (photos/<name>.png)",
-    "feather": "blend edge, fraction of the face size",
-    "compile": "torch.compile the generator: faster on many photos, ~1 min to start",
-    "strict": "exit 3 when any face got the fallback or any file failed",
-    "workers": "face extraction processes (a crash in one costs one file)",
-    "second_detector": "mtcnn | none: a second detector of another kind; the faces it finds that the search missed "
-                       "are anonymized too",
-}
-
-_TRAIN_HELP = {
-    "epochs": "training epochs",
-    "batch_size": "pairs per step and GPU",
-    "lr": "Adam learning rate",
-    "beta1": "Adam beta1",
-    "beta2": "Adam beta2",
-    "lambda_l1": "weight of the L1 loss",
-    "seed": "seed of weights, shuffling and dropout",
-    "device": "auto | cpu | cuda",
-    "bf16": "bf16 autocast on CUDA",
-    "channels_last": "channels_last memory format",
-    "compile": "torch.compile the models (about a minute to start; faster on a GPU)",
-    "compile_mode": "torch.compile mode",
-    "resume": "continue from OUTPUT/checkpoint.pt when its settings match",
-    "max_steps_per_epoch": "0 = the whole train split",
-    "samples": "pairs shown in each sample grid",
-    "checkpoint_every": "epochs between checkpoints (0 = after the last epoch only)",
-    "max_seconds": "time budget in seconds (0 = none)",
-    "num_workers": "data loader processes",
-    "cache_dir": "folder for a memory-mapped face cache (empty = faces in memory)",
-    "gpus": "DDP processes, one per GPU",
-}
-
-
-def _add_config_options(parser: argparse.ArgumentParser, config: type, helps: dict[str, str],
-                        skip: tuple[str, ...] = (), defaults: dict | None = None) -> None:
-    """One ``--option`` per field of a config dataclass that has a default, with that default or the one in
-    ``defaults`` (``--x/--no-x`` for a boolean)."""
+def _add_config_options(parser: argparse.ArgumentParser, config: type, skip: tuple[str, ...] = (),
+                        defaults: dict | None = None) -> None:
+    """One ``--option`` per field of a config dataclass that has a default, with the help and choices its metadata
+    holds and that default, or the one in ``defaults`` (``--x/--no-x`` for a boolean)."""
     for f in fields(config):
         if f.name in skip or f.default is MISSING:
             continue
-        kind = {"action": argparse.BooleanOptionalAction} if isinstance(f.default, bool) else {"type": type(f.default)}
+        kind: dict = ({"action": argparse.BooleanOptionalAction} if isinstance(f.default, bool)
+                      else {"type": type(f.default)})
+        if f.metadata.get("choices"):
+            kind["choices"] = f.metadata["choices"]
         default = (defaults or {}).get(f.name, f.default)
         parser.add_argument(f"--{f.name.replace('_', '-')}", default=default,
-                            help=f"{helps[f.name]} (default: {default})", **kind)
+                            help=f"{f.metadata.get('help', '')} (default: {default})".replace("%", "%%"), **kind)
 
 
 def _preprocess(args: argparse.Namespace) -> int:
@@ -131,7 +77,7 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = GanTrainConfig(data_dir=args.input, out_dir=args.output,
                          **{f.name: getattr(args, f.name) for f in fields(GanTrainConfig)
-                            if f.name not in ("data_dir", "out_dir")})
+                            if f.name not in ("dataset", "data_dir", "out_dir")})
     summary = train_gan(cfg)
     print(json.dumps(summary, indent=2))
     print(f"{summary['epochs_run']} epochs on {summary['train_pairs']} pairs ({summary['processes']} process(es), "
@@ -155,17 +101,27 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ganonymization-kit")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganon", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     pre = sub.add_parser("preprocess", help="extract aligned, segmented faces and their landmarks (paper 3.1-3.3)")
     pre.add_argument("input", help="a photo or a folder of photos (or a dataset root with --kind)")
     pre.add_argument("output", help="output folder: images/, landmarks/, points/, manifest.csv, summary.json")
-    pre.add_argument("--kind", default="folder",
-                     help="folder (any photos) | celeba | wider | affectnet | ckplus | faces | sample")
+    pre.add_argument("--kind", default="folder", choices=DATASET_KINDS,
+                     help="folder (any photos) or a dataset's official layout (default: folder)")
     pre.add_argument("--seed", type=int, default=0, help="seed of subject-wise splits")
-    _add_config_options(pre, PreprocessConfig, _PREPROCESS_HELP)
+    _add_config_options(pre, PreprocessConfig)
     pre.set_defaults(run=_preprocess)
 
     anon = sub.add_parser("anonymize", help="replace every face with a GAN-synthesized one (paper 3.4)")
@@ -173,15 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     anon.add_argument("output", help="output folder (not the input, nor holding it): faces/<name>_f<k>.png "
                                       "(aligned anonymized crops), photos/<name>.png (--paste-back), manifest.csv, "
                                       "summary.json")
-    _add_config_options(anon, AnonymizeConfig, _ANONYMIZE_HELP)
+    _add_config_options(anon, AnonymizeConfig)
     # anonymizing caps nothing unless asked: every face found is re-synthesized or covered
-    _add_config_options(anon, PreprocessConfig, _PREPROCESS_HELP, skip=_ANON_SKIP, defaults={"max_faces": 0})
+    _add_config_options(anon, PreprocessConfig, skip=_ANON_SKIP, defaults={"max_faces": 0})
     anon.set_defaults(run=_anonymize)
 
     train = sub.add_parser("train", help="train the GAN on preprocessed pairs (paper 3.4; defaults: the paper's)")
     train.add_argument("input", help="a folder written by `ganon preprocess` (index.csv, images/, points/)")
     train.add_argument("output", help="output folder: checkpoint.pt, generator.pt, losses.csv, samples/")
-    _add_config_options(train, GanTrainConfig, _TRAIN_HELP)
+    _add_config_options(train, GanTrainConfig, skip=("dataset", "data_dir", "out_dir"))
     train.set_defaults(run=_train)
 
     conv = sub.add_parser("convert-checkpoint", help="convert the authors' Lightning .ckpt to the kit's format")

@@ -8,12 +8,13 @@ import hashlib
 import json
 import os
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-__all__ = ["AnonymizeConfig", "ConfigError", "DatasetConfig", "FALLBACKS", "GanTrainConfig", "NO_FACE_POLICIES",
-           "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params", "params_section",
+__all__ = ["AnonymizeConfig", "AnonymizeParams", "ClassifierConfig", "ClassifierEvalConfig", "ConfigError",
+           "DatasetConfig", "FALLBACKS", "GanTrainConfig", "IdentityEvalConfig", "NO_FACE_POLICIES", "Params",
+           "PreprocessConfig", "SampleConfig", "from_section", "load_params", "params_section", "setting",
            "use_project_root"]
 
 T = TypeVar("T")
@@ -25,6 +26,8 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 NO_FACE_POLICIES = ("average", "skip", "blur")  # a photo in which no face is found
 FALLBACKS = ("blur", "fill", "none")  # a face found but not re-synthesized
+DATASET_KINDS = ("sample", "celeba", "wider", "affectnet", "ckplus", "faces", "folder")  # ganonlib.data.datasets
+RECOGNIZER_NAMES = ("Dlib", "Facenet512")  # ganonlib.metrics.identity
 
 
 class ConfigError(ValueError):
@@ -37,19 +40,20 @@ class ConfigError(ValueError):
         self.problem = problem
 
 
-_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+                                       "tuple[str, ...]": (tuple,)}
 
 
-def _validate(cfg: Any, rules: dict[str, Callable[[Any], str]]) -> None:
-    """Check every field's type (from its annotation) and, where ``rules`` has one, its value: a rule returns the
-    problem, or "" when the value is fine."""
+def _validate(cfg: Any) -> None:
+    """Check every field's type (from its annotation) and value (the ``choices`` or ``check`` in its metadata)."""
     for f in fields(cfg):
         value = getattr(cfg, f.name)
         allowed = _TYPES.get(str(f.type))
         # bool is an int to Python, not to a config: `epochs: true` is a typo, not 1 epoch
         if allowed and (not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed)):
             raise ConfigError(f.name, f"expected {f.type}, got {value!r}")
-        problem = rules[f.name](value) if f.name in rules else ""
+        choices, check = f.metadata.get("choices"), f.metadata.get("check")
+        problem = (_one_of(choices)(value) if choices else "") or (check(value) if check else "")
         if problem:
             raise ConfigError(f.name, f"{problem} (got {value!r})")
 
@@ -84,67 +88,92 @@ def params_section(section: str) -> Iterator[None]:
 
 def from_section(cls: type[T], section: dict[str, Any] | None, **extra: Any) -> T:
     """Build ``cls`` from a params section, refusing unknown keys (a typo must not silently fall back to a default)."""
-    values = {**(section or {}), **extra}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in {**(section or {}), **extra}.items()}
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys {unknown}; known keys: {sorted(known)}")
+        raise ConfigError(unknown[0], f"unknown key of {cls.__name__}; known keys: {', '.join(sorted(known))}")
     return cls(**values)
+
+
+def setting(default: Any = MISSING, help: str = "", *, choices: tuple[str, ...] = (),
+            check: Callable[[Any], str] | None = None) -> Any:
+    """A config field: its default, the help text the CLI shows, and what the value must be (``choices`` or a
+    ``check`` returning the problem). ``_validate`` and the CLI read them from the field's metadata."""
+    metadata = {"help": help, "choices": choices, "check": check}
+    if isinstance(default, (list, tuple)):
+        return field(default=tuple(default), metadata=metadata)
+    return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
+
+
+def _names(v: Any) -> str:
+    ok = isinstance(v, tuple) and all(isinstance(x, str) and x for x in v) and len(set(v)) == len(v)
+    return "" if ok else "must be a list of distinct names"
+
+
+_SPLITS = ("train", "val", "test")
+_POSITIVE = _between(0.0, float("inf"), open_low=True)
 
 
 @dataclass(frozen=True)
 class SampleConfig:
     """The bundled sample: augmented variants of public-domain photos that installed packages ship."""
 
-    out_dir: str = "data/sample"
-    variants_per_photo: int = 40
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    seed: int = 0
+    out_dir: str = setting("data/sample", "folder the sample is written to")
+    variants_per_photo: int = setting(40, "augmented variants per photo", check=_at_least(1))
+    val_fraction: float = setting(0.15, "share of photos' variants in the validation split", check=_between(0, .9))
+    test_fraction: float = setting(0.15, "share of photos' variants in the test split", check=_between(0, .9))
+    seed: int = setting(0, "seed of the augmentations and the split")
+
+    def __post_init__(self) -> None:
+        _validate(self)
 
 
 @dataclass(frozen=True)
 class DatasetConfig:
     """One dataset to preprocess: ``kind`` names its loader, ``root`` the folder in its official layout."""
 
-    name: str
-    kind: str
-    root: str
-    val_fraction: float = 0.1  # used where the dataset has no official split (subject-wise)
-    test_fraction: float = 0.1
-    seed: int = 0
-    limit: int = 0  # 0 = every image; otherwise a seeded subset, for quick looks at a big dataset
+    name: str = setting(help="the dataset's name: data/processed/<name>")
+    kind: str = setting(help="its loader", choices=DATASET_KINDS)
+    root: str = setting(help="folder in the dataset's official layout")
+    val_fraction: float = setting(0.1, "validation share where the dataset has no official split (subject-wise)",
+                                  check=_between(0.0, 0.9))
+    test_fraction: float = setting(0.1, "test share where the dataset has no official split",
+                                   check=_between(0.0, 0.9))
+    seed: int = setting(0, "seed of subject-wise splits")
+    limit: int = setting(0, "0 = every image; else a seeded subset, for quick looks at a big dataset",
+                         check=_at_least(0))
 
     def __post_init__(self) -> None:
-        _validate(self, {"val_fraction": _between(0.0, 0.9), "test_fraction": _between(0.0, 0.9),
-                         "limit": _at_least(0)})
+        _validate(self)
 
 
 @dataclass(frozen=True)
 class PreprocessConfig:
     """Face extraction, background removal and landmarks (paper 3.1-3.3)."""
 
-    image_size: int = 512
-    detector: str = "mediapipe"  # mediapipe | retinaface | mtcnn
-    min_confidence: float = 0.5
-    margin: float = 0.0  # fraction of the box added on each side; the original crops without margin
-    max_faces: int = 10  # most faces kept per photo (0 = no cap); anonymizing covers the faces beyond it
-    segmentation: str = "selfie"  # selfie | unet | none
-    unet_weights: str = "models/external/head_segmentation.ckpt"
-    landmarks_style: str = "cross"  # cross (what the published model saw) | point (the paper's text)
-    mesh_confidence: float = 0.5
-    max_pixels: int = 100_000_000
-    min_side: int = 16
-    n_jobs: int = 2
+    image_size: int = setting(512, "side of the square aligned face (paper: 512)", check=_between(64, 4096))
+    detector: str = setting("mediapipe", "mediapipe (offline default) | retinaface (the paper's; needs its weights) "
+                            "| mtcnn", choices=DETECTOR_NAMES)
+    min_confidence: float = setting(0.5, "minimum detection score", check=_FRACTION)
+    # the crop is (1 + 2 margin) times the face: beyond 2 it holds more photo than face
+    margin: float = setting(0.0, "fraction of the face box added on each side (paper: 0)", check=_between(0.0, 2.0))
+    max_faces: int = setting(10, "most faces kept per photo, best scores first (0 = no cap); anonymizing covers "
+                             "the rest", check=_at_least(0))
+    segmentation: str = setting("selfie", "selfie (offline default) | unet (paper; needs package + weights) | none",
+                                choices=SEGMENTATION_NAMES)
+    unet_weights: str = setting("models/external/head_segmentation.ckpt", "checkpoint of the head-segmentation U-Net")
+    landmarks_style: str = setting("cross", "cross (what the published model saw) | point (the paper's text)",
+                                   choices=LANDMARK_STYLES)
+    mesh_confidence: float = setting(0.5, "minimum face-mesh detection confidence", check=_FRACTION)
+    max_pixels: int = setting(100_000_000, "photos with more pixels are refused (decompression bombs)",
+                              check=_at_least(1))
+    min_side: int = setting(16, "photos with a shorter side are refused", check=_at_least(1))
+    n_jobs: int = setting(2, "parallel worker processes (-1: every core)",
+                          check=lambda v: "" if v >= 1 or v == -1 else "must be at least 1 (or -1: every core)")
 
     def __post_init__(self) -> None:
-        _validate(self, {
-            "image_size": _between(64, 4096), "detector": _one_of(DETECTOR_NAMES),
-            "min_confidence": _FRACTION, "mesh_confidence": _FRACTION,
-            # the crop is (1 + 2 margin) times the face: beyond 2 it holds more photo than face
-            "margin": _between(0.0, 2.0), "max_faces": _at_least(0), "segmentation": _one_of(SEGMENTATION_NAMES),
-            "landmarks_style": _one_of(LANDMARK_STYLES), "max_pixels": _at_least(1), "min_side": _at_least(1),
-            "n_jobs": lambda v: "" if v >= 1 or v == -1 else "must be at least 1 (or -1: every core)"})
+        _validate(self)
 
     def fingerprint(self) -> str:
         """Hash of every setting that changes the outputs (not n_jobs): cached results are reused only on a match."""
@@ -156,36 +185,36 @@ class PreprocessConfig:
 class GanTrainConfig:
     """GAN training (paper 3.4): the paper's settings by default, the trainer's speed settings beside them."""
 
-    data_dir: str  # a processed dataset (index.csv + pairs)
-    out_dir: str
-    epochs: int = 25
-    batch_size: int = 32
-    lr: float = 2.0e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lambda_l1: float = 100.0
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    bf16: bool = True  # autocast on CUDA (CPU stays fp32 for exact, portable tests)
-    channels_last: bool = True
-    compile: bool = False
-    compile_mode: str = "default"  # torch.compile mode, e.g. max-autotune-no-cudagraphs (longer compile)
-    resume: bool = True
-    max_steps_per_epoch: int = 0  # 0 = the whole split; tests and smoke runs use a few
-    samples: int = 4  # pairs shown in each sample grid
-    checkpoint_every: int = 1  # epochs between checkpoints and sample grids; 0 = after the last epoch only
-    max_seconds: float = 0.0  # 0 = no time budget; else stop at the step that exhausts it
-    num_workers: int = 0  # data loader processes (faces are read from memory or a memory map)
-    cache_dir: str = ""  # "" = decode faces into memory; else a folder for the memory-mapped face cache
-    gpus: int = 1  # > 1: that many DDP processes, one per GPU (CPU processes over gloo without CUDA)
+    dataset: str = setting("celeba", "processed dataset trained on (data/processed/<dataset>; paper: celeba)")
+    data_dir: str = setting("", "folder of preprocessed pairs; empty = data/processed/<dataset>")
+    out_dir: str = setting("models/gan", "checkpoint.pt, generator.pt, losses and sample grids")
+    epochs: int = setting(25, "training epochs", check=_at_least(1))
+    batch_size: int = setting(32, "pairs per step and GPU", check=_at_least(1))
+    lr: float = setting(2.0e-4, "Adam learning rate", check=_POSITIVE)
+    beta1: float = setting(0.5, "Adam beta1", check=_between(0.0, 1.0))
+    beta2: float = setting(0.999, "Adam beta2", check=_between(0.0, 1.0))
+    lambda_l1: float = setting(100.0, "weight of the L1 loss", check=_at_least(0.0))
+    seed: int = setting(0, "seed of weights, shuffling and dropout")
+    device: str = setting("auto", "auto (cuda when present) | cpu | cuda", choices=DEVICES)
+    bf16: bool = setting(True, "bf16 autocast on CUDA (the CPU stays fp32: exact, portable tests)")
+    channels_last: bool = setting(True, "channels_last memory format")
+    compile: bool = setting(False, "torch.compile the models (about a minute to start; faster on a GPU)")
+    compile_mode: str = setting("default", "torch.compile mode, e.g. max-autotune-no-cudagraphs (longer compile)")
+    resume: bool = setting(True, "continue from <out_dir>/checkpoint.pt when its settings match")
+    max_steps_per_epoch: int = setting(0, "0 = the whole train split; tests and smoke runs use a few",
+                                       check=_at_least(0))
+    samples: int = setting(4, "pairs shown in each sample grid", check=_at_least(0))
+    checkpoint_every: int = setting(1, "epochs between checkpoints and sample grids (0 = after the last epoch only)",
+                                    check=_at_least(0))
+    max_seconds: float = setting(0.0, "time budget in seconds (0 = none)", check=_at_least(0.0))
+    num_workers: int = setting(0, "data loader processes (4-8 on a GPU machine)", check=_at_least(0))
+    cache_dir: str = setting("", "folder for a memory-mapped face cache (empty = faces decoded into memory)")
+    gpus: int = setting(1, "DDP processes, one per GPU (CPU processes over gloo without CUDA)", check=_at_least(1))
 
     def __post_init__(self) -> None:
-        positive = _between(0.0, float("inf"), open_low=True)
-        _validate(self, {"epochs": _at_least(1), "batch_size": _at_least(1), "lr": positive,
-                         "beta1": _between(0.0, 1.0), "beta2": _between(0.0, 1.0), "lambda_l1": _at_least(0.0),
-                         "device": _one_of(DEVICES), "max_steps_per_epoch": _at_least(0), "samples": _at_least(0),
-                         "checkpoint_every": _at_least(0), "max_seconds": _at_least(0.0),
-                         "num_workers": _at_least(0), "gpus": _at_least(1)})
+        _validate(self)
+        if not self.data_dir:
+            object.__setattr__(self, "data_dir", f"data/processed/{self.dataset}")
         _check_device(self.device)
 
 
@@ -193,25 +222,96 @@ class GanTrainConfig:
 class AnonymizeConfig:
     """Anonymizing photos with the trained generator (paper 3.4) and what happens where it cannot."""
 
-    weights: str = "models/gan/generator.pt"
-    device: str = "auto"  # auto | cpu | cuda
-    precision: str = "auto"  # auto (bf16 on CUDA and on CPUs with bf16 support) | fp32 | bf16
-    batch_size: int = 8
-    no_face: str = "average"  # photo without face: average (the paper's: generate from empty landmarks) | skip | blur
-    fallback: str = "blur"  # face found but not re-synthesized (no mesh, cap, failure): blur | fill | none
-    paste_back: bool = False
-    feather: float = 0.04  # blend edge, fraction of the face size
-    compile: bool = False  # torch.compile the generator: ~20 % faster on a CPU after ~45 s of compiling
-    strict: bool = False  # the command exits 3 when any face got the fallback or any file failed
-    workers: int = 1  # extraction processes: a native crash in one costs one file, not the run
-    second_detector: str = "mtcnn"  # cross-check: faces it finds that the search missed are anonymized too | none
+    weights: str = setting("models/gan/generator.pt", "generator file")
+    device: str = setting("auto", "auto | cpu | cuda", choices=DEVICES)
+    precision: str = setting("auto", "auto (bf16 on CUDA and on CPUs with native bf16) | fp32 | bf16",
+                             choices=PRECISIONS)
+    batch_size: int = setting(8, "faces per generator batch", check=_at_least(1))
+    no_face: str = setting("average", "photo without any face: average (the paper's: generate from empty landmarks) "
+                           "| skip | blur (the whole photo, with paste_back)", choices=NO_FACE_POLICIES)
+    fallback: str = setting("blur", "face found but not re-synthesized (no mesh, cap, failure): blur | fill | none "
+                            "(none leaves it visible)", choices=FALLBACKS)
+    paste_back: bool = setting(False, "also write the whole photo with every face replaced (photos/<name>.png)")
+    feather: float = setting(0.04, "blend edge, fraction of the face size", check=_between(0.0, 0.5))
+    compile: bool = setting(False, "torch.compile the generator: ~20 % faster on a CPU after ~45 s of compiling")
+    strict: bool = setting(False, "exit 3 (a stage: fail) when any face got the fallback or any file failed")
+    workers: int = setting(1, "face extraction processes (a native crash in one costs one file)",
+                           check=_at_least(1))
+    second_detector: str = setting("mtcnn", "mtcnn | none: a second detector of another kind; the faces it finds "
+                                   "that the search missed are anonymized too", choices=("mtcnn", "none"))
 
     def __post_init__(self) -> None:
-        _validate(self, {"device": _one_of(DEVICES), "precision": _one_of(PRECISIONS), "batch_size": _at_least(1),
-                         "no_face": _one_of(NO_FACE_POLICIES), "fallback": _one_of(FALLBACKS),
-                         "feather": _between(0.0, 0.5), "workers": _at_least(1),
-                         "second_detector": _one_of(("mtcnn", "none"))})
+        _validate(self)
         _check_device(self.device)
+
+
+@dataclass(frozen=True)
+class AnonymizeParams(AnonymizeConfig):
+    """params.yaml ``anonymize``: the anonymizer's settings plus what the pipeline anonymizes. Methods are named in
+    :mod:`ganonlib.methods`; ``ours`` always runs."""
+
+    datasets: tuple[str, ...] = setting(("sample",), "processed datasets to anonymize", check=_names)
+    baselines: tuple[str, ...] = setting(("pixel8", "pixel16", "blur9", "blur17"), "the kit's own baselines",
+                                         check=_names)
+    external: tuple[str, ...] = setting(("deepprivacy2", "ciagan"), "other tools' outputs, imported", check=_names)
+    external_dir: str = setting("data/external", "<external_dir>/<method>/<dataset>/ holds an external tool's outputs")
+    paste_back_photos: int = setting(6, "whole test-split photos also written with every face replaced (0 = none)",
+                                     check=_at_least(0))
+
+
+@dataclass(frozen=True)
+class IdentityEvalConfig:
+    """Identity evaluation (paper 4.1, Table 1): rank-1, verification rate, landmark NME, GAN leakage."""
+
+    dataset: str = setting("wider", "processed and anonymized dataset evaluated (paper: wider)")
+    split: str = setting("test", "split evaluated", choices=_SPLITS)
+    recognizer: str = setting("Facenet512", "Facenet512 (the paper's; needs its weights) | Dlib (offline default)",
+                              choices=RECOGNIZER_NAMES)
+    gan_train_dataset: str = setting("celeba", "processed dataset the GAN was trained on (gan.dataset)")
+    leakage_train_sample: int = setting(50, "training faces compared with each anonymized face (leakage)",
+                                        check=_at_least(1))
+    seed: int = setting(0, "seed of the leakage sample")
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """An image classifier (emotions: single-label; attributes: multi-label) trained as the paper's 4.2-4.3."""
+
+    arch: str = setting("convnext_base", "timm architecture (paper: convnext_base)")
+    image_size: int = setting(224, "input side (paper: 224)", check=_at_least(16))
+    epochs: int = setting(30, "most epochs (paper: 30 with early stopping)", check=_at_least(1))
+    batch_size: int = setting(32, "images per step", check=_at_least(1))
+    lr: float = setting(3.0e-4, "AdamW learning rate", check=_POSITIVE)
+    weight_decay: float = setting(1.0e-3, "AdamW weight decay", check=_at_least(0.0))
+    lr_patience: int = setting(3, "epochs without a better validation loss before the learning rate drops",
+                               check=_at_least(1))
+    early_stopping: int = setting(6, "epochs without a better validation loss before stopping", check=_at_least(1))
+    multilabel: bool = setting(False, "sigmoid outputs and BCE (attributes) instead of softmax (emotions)")
+    seed: int = setting(0, "seed of weights and shuffling")
+    device: str = setting("auto", "auto | cpu | cuda", choices=DEVICES)
+    pretrained: str = setting("auto", "auto (ImageNet weights when on this machine, else from scratch) | yes (must) | "
+                              "no (from scratch)", choices=("auto", "yes", "no"))
+    weights_path: str = setting("", "a local ImageNet checkpoint for the backbone (empty = the timm cache)")
+    num_workers: int = setting(0, "data loader processes", check=_at_least(0))
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+@dataclass(frozen=True)
+class ClassifierEvalConfig(ClassifierConfig):
+    """params.yaml ``eval_emotion`` / ``eval_attributes``: the classifier's settings plus what is evaluated."""
+
+    datasets: tuple[str, ...] = setting((), "datasets evaluated (each also in anonymize.datasets)", check=_names)
+    split: str = setting("test", "split scored by the inference scenario / the removal rates", choices=_SPLITS)
+
+    def classifier(self, **changes: Any) -> ClassifierConfig:
+        """The trainer's config (without the pipeline's keys)."""
+        own = {f.name: getattr(self, f.name) for f in fields(ClassifierConfig)}
+        return ClassifierConfig(**{**own, **changes})
 
 
 def _check_device(device: str) -> None:
@@ -224,19 +324,49 @@ def _check_device(device: str) -> None:
 
 @dataclass(frozen=True)
 class Params:
+    """Every section of params.yaml, each checked as it is read."""
+
     seed: int = 0
     sample: SampleConfig = field(default_factory=SampleConfig)
     datasets: dict[str, DatasetConfig] = field(default_factory=dict)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    gan: GanTrainConfig = field(default_factory=GanTrainConfig)
+    anonymize: AnonymizeParams = field(default_factory=AnonymizeParams)
+    eval_identity: IdentityEvalConfig = field(default_factory=IdentityEvalConfig)
+    eval_emotion: ClassifierEvalConfig = field(default_factory=ClassifierEvalConfig)
+    eval_attributes: ClassifierEvalConfig = field(default_factory=lambda: ClassifierEvalConfig(multilabel=True))
+
+    @property
+    def methods(self) -> list[str]:
+        """The anonymization methods every evaluation compares, in the paper's order (ours first)."""
+        from ganonlib.methods import pipeline_methods
+
+        return pipeline_methods(self.anonymize.baselines, self.anonymize.external)
+
+
+_SECTIONS = {"sample": SampleConfig, "preprocess": PreprocessConfig, "gan": GanTrainConfig,
+             "anonymize": AnonymizeParams, "eval_identity": IdentityEvalConfig, "eval_emotion": ClassifierEvalConfig,
+             "eval_attributes": ClassifierEvalConfig}
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and check params.yaml; an error names the key (``params.yaml gan.epochs: ...``)."""
     import yaml  # here, not above: the GPU benchmarks import the configs on machines that have torch only
 
     raw = yaml.safe_load(Path(path).read_text()) or {}
-    datasets = {name: from_section(DatasetConfig, cfg, name=name) for name, cfg in (raw.get("datasets") or {}).items()}
-    return Params(seed=int(raw.get("seed", 0)), sample=from_section(SampleConfig, raw.get("sample")),
-                  datasets=datasets, preprocess=from_section(PreprocessConfig, raw.get("preprocess")))
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"seed", "datasets"})
+    if unknown:
+        raise ConfigError(f"params.yaml {unknown[0]}", f"unknown section; known: {sorted(_SECTIONS)}, datasets, seed")
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        extra = {"multilabel": True} if name == "eval_attributes" else {}
+        with params_section(name):
+            sections[name] = from_section(cls, raw.get(name), **extra)
+    datasets = {}
+    for name, cfg in (raw.get("datasets") or {}).items():
+        with params_section(f"datasets.{name}"):
+            datasets[name] = from_section(DatasetConfig, cfg, name=name)
+    return Params(seed=int(raw.get("seed", 0)), datasets=datasets, **sections)
 
 
 def use_project_root(start: str | Path | None = None) -> Path:

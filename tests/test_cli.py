@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from PIL import Image
 
 from ganonlib.cli import main
@@ -29,8 +30,22 @@ def test_missing_retinaface_weights_give_one_clear_message(tmp_path, astronaut, 
 
 def test_unknown_backend_is_refused(tmp_path, capsys):
     (tmp_path / "x.png").write_bytes(b"")
-    assert main(["preprocess", str(tmp_path / "x.png"), str(tmp_path / "o"), "--detector", "dlib"]) == 2
-    assert "--detector: choose one of mediapipe, retinaface, mtcnn" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # argparse refuses it from the field's choices, before any work
+        main(["preprocess", str(tmp_path / "x.png"), str(tmp_path / "o"), "--detector", "dlib"])
+    assert exit_.value.code == 2
+    assert "--detector: invalid choice: 'dlib' (choose from 'mediapipe', 'retinaface', 'mtcnn')" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_version_and_help_come_from_the_config_fields(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("ganon ")
+    with pytest.raises(SystemExit):
+        main(["anonymize", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--fallback {blur,fill,none}" in out and "face found but not re-synthesized" in out
 
 
 def test_train_command_writes_a_generator_and_refuses_a_missing_folder(pairs, tmp_path, capsys):

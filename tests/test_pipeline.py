@@ -21,103 +21,116 @@ def test_source_notebooks_are_output_free_and_parameterized(path):
     assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
 
 
-def _defaults(notebook: str) -> dict:
-    """A notebook's parameter defaults, parsed as params.yaml's values are."""
-    return {p: yaml.safe_load(v["default"]) for p, v in pm.inspect_notebook(str(ROOT / "notebooks" / notebook)).items()}
-
-
-def test_parameter_defaults_match_params_yaml():
+def _project(tmp_path: Path) -> Path:
+    """A copy of the project's notebooks beside a params.yaml sized for a test run (the notebooks' paths are the
+    project's conventions: data/, models/, reports/, metrics/)."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    # (params section, its notebook, keys that only DVC uses)
-    for section, notebook, dvc_only in (
-            ("preprocess", "02_preprocess", ()), ("gan", "03_train_gan", ("dataset",)),
-            ("anonymize", "04_anonymize", ("datasets", "baselines", "external", "external_dir")),
-            ("eval_identity", "10_eval_identity", ()), ("eval_attributes", "13_eval_attributes", ("datasets",)),
-            ("sample", "01_sample_data", ())):
-        defaults = _defaults(f"{notebook}.ipynb")
-        for key, value in params[section].items():
-            if key not in dvc_only:
-                assert defaults[key] == value, (section, key)
-    training, inference = _defaults("11_eval_emotion_training.ipynb"), _defaults("12_eval_emotion_inference.ipynb")
-    for key, value in params["eval_emotion"].items():
-        for defaults in (training, inference):
-            if key in defaults:
-                assert defaults[key] == value, key
-    notebook_only = {"dataset", "methods", "reports", "models"}
-    assert set(params["eval_emotion"]) - {"datasets"} == (set(training) | set(inference)) - notebook_only
+    params["sample"]["variants_per_photo"] = 4
+    params["gan"].update(epochs=1, batch_size=2, max_steps_per_epoch=1)
+    params["anonymize"].update(baselines=["blur9"], external=["ciagan"], paste_back_photos=2)
+    for section in ("eval_emotion", "eval_attributes"):
+        params[section].update(image_size=32, epochs=1)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (tmp_path / "notebooks").mkdir()
+    for notebook in NOTEBOOKS:
+        (tmp_path / "notebooks" / notebook.name).write_bytes(notebook.read_bytes())
+    return tmp_path
 
 
-def test_sample_and_preprocess_notebooks_run(tmp_path):
+def _images(executed: Path) -> list[str]:
+    nb = nbformat.read(executed, as_version=4)
+    return [o["data"]["image/png"] for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if "image/png" in o.get("data", {})]
+
+
+def test_the_pipeline_notebooks_run_from_jupyterlabs_folder(tmp_path):
+    """Every notebook, run from notebooks/ as JupyterLab starts it, on the sample with a few steps each."""
+    project = _project(tmp_path)
     run = lambda name, **p: pm.execute_notebook(  # noqa: E731
-        str(ROOT / "notebooks" / name), str(tmp_path / name), parameters=p, cwd=str(tmp_path),
-        kernel_name="python3", progress_bar=False)
-    run("01_sample_data.ipynb", out_dir="sample", variants_per_photo=4)
-    index = pd.read_csv(tmp_path / "sample" / "index.csv")
-    assert len(index) == 12 and (tmp_path / "sample" / "PROVENANCE.md").is_file()
-    run("02_preprocess.ipynb", root="sample", out_dir="processed", image_size=256,
-        metrics_path="metrics/preprocess.json")
-    metrics = json.loads((tmp_path / "metrics" / "preprocess.json").read_text())
+        str(project / "notebooks" / name), str(project / "executed" / name), parameters=p,
+        cwd=str(project / "notebooks"), kernel_name="python3", progress_bar=False)
+    (project / "executed").mkdir()
+    run("01_sample_data.ipynb")
+    index = pd.read_csv(project / "data" / "sample" / "index.csv")
+    assert len(index) == 12 and (project / "data" / "sample" / "PROVENANCE.md").is_file()
+    run("02_preprocess.ipynb", dataset="sample")
+    metrics = json.loads((project / "reports" / "metrics" / "preprocess_sample.json").read_text())
     assert metrics["dataset"] == "sample" and metrics["files"] == 12 and metrics["pairs"] >= 11
-    pairs = pd.read_csv(tmp_path / "processed" / "index.csv")
+    headline = json.loads((project / "metrics" / "preprocess" / "sample.json").read_text())
+    assert headline == {"photos": 12, "faces": metrics["faces"], "pairs": metrics["pairs"],
+                        "face_rate": metrics["detection_rate"], "mesh_rate": round(metrics["mesh_rate"], 4)}
+    processed = project / "data" / "processed" / "sample"
+    pairs = pd.read_csv(processed / "index.csv")
     assert set(pairs.split) <= {"train", "val", "test"} and len(pairs) == metrics["pairs"]
-    assert all((tmp_path / "processed" / p).is_file() for p in pairs.image)
+    assert all((processed / p).is_file() for p in pairs.image)
     if (pairs.split == "train").sum() < 2:
         pytest.skip("too few train pairs for the GAN notebook")
-    run("03_train_gan.ipynb", data_dir="processed", out_dir="gan", epochs=1, batch_size=2, max_steps_per_epoch=1)
-    assert (tmp_path / "gan" / "generator.pt").is_file() and (tmp_path / "gan" / "samples" / "epoch_001.png").is_file()
-    run("04_anonymize.ipynb", processed_dir="processed", out_dir="anon", weights="gan/generator.pt",
-        paste_back_photos=2)
-    anon = pd.read_csv(tmp_path / "anon" / "index.csv")
-    assert list(anon.key) == list(pairs.key) and all((tmp_path / "anon" / p).is_file() for p in anon.image)
+    run("03_train_gan.ipynb")
+    gan = project / "models" / "gan"
+    assert (gan / "generator.pt").is_file() and (gan / "samples" / "epoch_001.png").is_file()
+    run("04_anonymize.ipynb", dataset="sample", method="ours")
+    anonymized = project / "data" / "anonymized" / "sample"
+    anon = pd.read_csv(anonymized / "ours" / "index.csv")
+    assert list(anon.key) == list(pairs.key) and all((anonymized / "ours" / p).is_file() for p in anon.image)
     test_photos = pairs[pairs.split == "test"].source.nunique()
-    assert len(list((tmp_path / "anon" / "photos" / "faces").glob("*_f0.png"))) == min(2, test_photos)
-    assert len(list((tmp_path / "anon" / "photos" / "photos").glob("*.png"))) == min(2, test_photos)
-    run("04_anonymize.ipynb", method="blur9", processed_dir="processed", out_dir="blur9")
-    assert list(pd.read_csv(tmp_path / "blur9" / "index.csv").key) == list(pairs.key)
-    run("04_anonymize.ipynb", method="ciagan", processed_dir="processed", out_dir="ciagan", external_dir="none")
-    assert json.loads((tmp_path / "ciagan" / "summary.json").read_text())["provided"] is False
-    for method in ("ours", "blur9", "ciagan"):
-        (tmp_path / "data" / "anonymized" / "s").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "data" / "anonymized" / "s" / method).symlink_to(tmp_path / ("anon" if method == "ours"
-                                                                                 else method))
-    (tmp_path / "data" / "processed").mkdir(parents=True)
-    (tmp_path / "data" / "processed" / "s").symlink_to(tmp_path / "processed")
-    run("10_eval_identity.ipynb", dataset="s", gan_train_dataset="s", methods=["ours", "blur9", "ciagan"])
-    identity = json.loads((tmp_path / "reports" / "metrics" / "identity.json").read_text())
+    assert len(list((anonymized / "ours" / "photos" / "faces").glob("*_f0.png"))) == min(2, test_photos)
+    assert len(list((anonymized / "ours" / "photos" / "photos").glob("*.png"))) == min(2, test_photos)
+    run("04_anonymize.ipynb", dataset="sample", method="blur9")
+    assert list(pd.read_csv(anonymized / "blur9" / "index.csv").key) == list(pairs.key)
+    run("04_anonymize.ipynb", dataset="sample", method="ciagan")
+    assert json.loads((anonymized / "ciagan" / "summary.json").read_text())["provided"] is False
+
+    run("10_eval_identity.ipynb")
+    reports = project / "reports"
+    identity = json.loads((reports / "metrics" / "identity.json").read_text())
     assert identity["recognizer"] == "Dlib" and identity["methods"]["ciagan"]["provided"] is False
     assert identity["methods"]["blur9"]["n"] == (pairs.split == "test").sum()
-    assert "Blur 9x9" in (tmp_path / "reports" / "tables" / "table1_identity.md").read_text()
-    per_image = pd.read_csv(tmp_path / "reports" / "identity" / "per_image.csv")
+    assert "Blur 9x9" in (reports / "tables" / "table1_identity.md").read_text()
+    per_image = pd.read_csv(reports / "identity" / "per_image.csv")
     assert set(per_image.method) == {"ours", "blur9"} and set(per_image.recognizer) == {"Dlib"}
+    # the headline files: one per provided method, a few keys each (what `dvc exp show` compares)
+    assert sorted(p.name for p in (project / "metrics" / "identity").glob("*.json")) == ["blur9.json", "ours.json"]
+    ours = json.loads((project / "metrics" / "identity" / "ours.json").read_text())
+    assert set(ours) == {"distance", "rank1", "verified", "nme"}
+    assert ours["distance"] == round(identity["methods"]["ours"]["mean"], 4)
+    # executed in a kernel, the notebook shows Table 1 (an HTML table) and its figure (a PNG)
+    executed = nbformat.read(project / "executed" / "10_eval_identity.ipynb", as_version=4)
+    html = [o["data"]["text/html"] for c in executed.cells for o in c.outputs if "text/html" in o.get("data", {})]
+    assert any("Blur 9x9" in h and "<table" in h for h in html)
+    assert len(_images(project / "executed" / "10_eval_identity.ipynb")) == 1
 
     # emotion stages: the sample has no emotion labels, so the FER2013 reference labels and classifies
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"datasets": {"s": {
-        "kind": "sample", "root": "sample", "val_fraction": 0.15, "test_fraction": 0.15, "seed": 0, "limit": 0}},
-        "anonymize": {"datasets": ["s"]}, "eval_identity": {"dataset": "s"}, "eval_emotion": {"datasets": ["s"]},
-        "eval_attributes": {"datasets": ["s"]}}))
-    run("11_eval_emotion_training.ipynb", dataset="s", methods=["ours", "blur9", "ciagan"], image_size=32, epochs=1)
-    training = json.loads((tmp_path / "reports" / "metrics" / "emotion_training_s.json").read_text())
+    run("11_eval_emotion_training.ipynb", dataset="sample")
+    training = json.loads((reports / "metrics" / "emotion_training_sample.json").read_text())
     assert "FER2013 reference" in training["label_source"] and training["not_provided"] == ["ciagan"]
     assert set(training["methods"]) == {"original", "ours", "blur9"}
-    assert (tmp_path / "models" / "emotion" / "s" / "ours" / "best.pt").is_file()
-    run("12_eval_emotion_inference.ipynb", dataset="s", methods=["ours", "blur9", "ciagan"])
-    inference = json.loads((tmp_path / "reports" / "metrics" / "emotion_inference_s.json").read_text())
+    assert (project / "models" / "emotion" / "sample" / "ours" / "best.pt").is_file()
+    assert {p.stem for p in (project / "metrics" / "emotion_training" / "sample").glob("*.json")} == \
+        {"original", "ours", "blur9"}
+    assert _images(project / "executed" / "11_eval_emotion_training.ipynb")
+    run("12_eval_emotion_inference.ipynb", dataset="sample")
+    inference = json.loads((reports / "metrics" / "emotion_inference_sample.json").read_text())
     assert inference["classifier"].startswith("FER2013 reference") and set(inference["methods"]) == {"ours", "blur9"}
-    assert "not provided" in (tmp_path / "reports" / "tables" / "table2_emotion_distance_s.md").read_text()
-    assert (tmp_path / "reports" / "figures" / "figure7_emotion_distance_s.png").is_file()
-    assert (tmp_path / "reports" / "tables" / "table3_emotion_statistics_s.md").is_file()
+    assert "not provided" in (reports / "tables" / "table2_emotion_distance_sample.md").read_text()
+    assert (reports / "figures" / "figure7_emotion_distance_sample.png").is_file()
+    assert (reports / "tables" / "table3_emotion_statistics_sample.md").is_file()
+    assert set(json.loads((project / "metrics" / "emotion_inference" / "sample" / "ours.json").read_text())) == \
+        {"distance"}
 
     # attributes: the sample's known properties as labels; then the report over every stage's metrics
-    run("13_eval_attributes.ipynb", dataset="s", methods=["ours", "blur9", "ciagan"], image_size=32, epochs=1)
-    attributes = json.loads((tmp_path / "reports" / "metrics" / "attributes_s.json").read_text())
+    run("13_eval_attributes.ipynb", dataset="sample")
+    attributes = json.loads((reports / "metrics" / "attributes_sample.json").read_text())
     assert "not CelebA attributes" in attributes["label_source"] and set(attributes["methods"]) == {"ours", "blur9"}
     assert "Person_Astronaut" in attributes["methods"]["ours"]["removal_rate"]
-    assert (tmp_path / "reports" / "tables" / "table6_removal_s.md").is_file()
-    run("90_paper_report.ipynb", methods=["ours", "blur9", "ciagan"])
-    report = (tmp_path / "reports" / "REPORT.md").read_text()
+    assert (reports / "tables" / "table6_removal_sample.md").is_file()
+    assert set(json.loads((project / "metrics" / "attributes" / "sample" / "ours.json").read_text())) == \
+        {"f1_val", "f1_test", "removal"}
+    assert _images(project / "executed" / "13_eval_attributes.ipynb")
+    run("90_paper_report.ipynb")
+    report = (reports / "REPORT.md").read_text()
     for n in range(1, 7):
         assert f"[paper_table{n}.md](tables/paper_table{n}.md)" in report
-        assert (tmp_path / "reports" / "tables" / f"paper_table{n}.tex").is_file()
-    assert "the bundled sample" in report and "(figures/samples/s.png)" in report
-    assert (tmp_path / "reports" / "figures" / "samples" / "s.png").is_file()
-    assert "0.7145" in (tmp_path / "reports" / "tables" / "paper_table1.md").read_text()  # the paper's value beside
+        assert (reports / "tables" / f"paper_table{n}.tex").is_file()
+    assert "the bundled sample" in report and "(figures/samples/sample.png)" in report
+    assert (reports / "figures" / "samples" / "sample.png").is_file()
+    assert "0.7145" in (reports / "tables" / "paper_table1.md").read_text()  # the paper's value beside

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from ganonlib.io import atomic_write_text, atomic_write_torch, file_sha256
+from ganonlib.models.generator_file import save_generator
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.weights import verify_sha256
 
@@ -30,7 +30,4 @@ def convert_lightning_checkpoint(src: str | Path, dst: str | Path, image_size: i
         raise ValueError(f"{src} holds no 'generator.*' tensors: not a GANonymization Lightning checkpoint")
     net = GeneratorUNet()
     net.load_state_dict(generator, strict=True)  # a mismatch raises with the offending keys
-    atomic_write_torch(dst, {"generator": net.state_dict(), "image_size": image_size})
-    digest = file_sha256(dst)
-    atomic_write_text(dst.with_name(dst.name + ".sha256"), f"{digest}  {dst.name}\n")
-    return digest
+    return save_generator(net.state_dict(), image_size, dst)

@@ -6,37 +6,20 @@ attributes) and a ``summary.json`` naming what produced it, so the evaluation co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
 from ganonlib.anonymize.baselines import BASELINES
-from ganonlib.io import IMAGE_SUFFIXES, atomic_write_image, atomic_write_json, atomic_write_text, read_image
+from ganonlib.anonymize.method_outputs import finish_method, output_row, pair_index
+from ganonlib.io import IMAGE_SUFFIXES, atomic_write_image, read_image
+from ganonlib.methods import METHODS
 
 __all__ = ["EXTERNAL_METHODS", "anonymize_dataset", "apply_baseline", "finish_method", "import_external", "output_row",
            "pair_index"]
 
-EXTERNAL_METHODS = ("deepprivacy2", "ciagan")
-
-
-def pair_index(processed_dir: Path, splits: tuple[str, ...] | None = None) -> pd.DataFrame:
-    index = pd.read_csv(processed_dir / "index.csv", keep_default_na=False)
-    return index if splits is None else index[index.split.isin(splits)].reset_index(drop=True)
-
-
-def output_row(entry: Any, processed_dir: Path) -> dict:
-    return {"key": entry.key, "split": entry.split, "image": f"{entry.split}/{entry.key}.png",
-            "original": str(processed_dir / entry.image), "subject": entry.subject, "label": entry.label,
-            "attributes": entry.attributes}
-
-
-def finish_method(out_dir: Path, rows: list[dict], summary: dict) -> dict:
-    columns = ["key", "split", "image", "original", "subject", "label", "attributes"]
-    atomic_write_text(out_dir / "index.csv", pd.DataFrame(rows, columns=columns).to_csv(index=False))
-    atomic_write_json(out_dir / "summary.json", summary)
-    return summary
+EXTERNAL_METHODS = tuple(name for name, m in METHODS.items() if m.kind == "external")
 
 
 def apply_baseline(processed_dir: str | Path, out_dir: str | Path, method: str, progress: bool = True,

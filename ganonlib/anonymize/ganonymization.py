@@ -15,55 +15,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ganonlib.anonymize.datasets import finish_method, output_row, pair_index
+from ganonlib.anonymize.method_outputs import finish_method, output_row, pair_index
 from ganonlib.anonymize.photos import anonymize_files, check_strict
 from ganonlib.config import NO_FACE_POLICIES, AnonymizeConfig, PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
 from ganonlib.devices import resolve_device
 from ganonlib.io import atomic_write_image, file_sha256
-from ganonlib.models.networks import GeneratorUNet
-from ganonlib.train.gan import load_checkpoint
-from ganonlib.weights import WeightsError, require_weights, verify_sha256
+from ganonlib.models.generator_file import load_generator
 
 __all__ = ["AnonymizeConfig", "Anonymizer", "NO_FACE_POLICIES", "anonymize_files", "anonymize_pairs",
            "check_strict", "load_generator"]
-
-
-def _first_line(err: BaseException) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-
-
-def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorUNet, int]:
-    """The kit's generator file (``{"generator": state_dict, "image_size": int}``), verified by its ``.sha256``
-    sidecar when present, loaded with ``weights_only=True`` onto any device. A file that is not a whole, finite
-    generator of the kit's shape is one :class:`WeightsError` saying what is wrong with it."""
-    path = require_weights([Path(path)], "GAN generator",
-                           "train one with `dvc repro train_gan`, or convert the published checkpoint with "
-                           "`ganon convert-checkpoint`")
-    if path.stat().st_size == 0:
-        raise WeightsError(f"{path} is empty (0 bytes): train or convert the generator again")
-    sidecar = path.with_name(path.name + ".sha256")
-    if sidecar.is_file():
-        recorded = sidecar.read_text().split()
-        if not recorded:
-            raise WeightsError(f"{sidecar} is empty: it should hold the sha256 of {path.name} (write it, or delete "
-                               f"the sidecar to load the file unchecked)")
-        verify_sha256(path, recorded[0])
-    try:
-        state = load_checkpoint(path, "cpu")
-    except Exception as err:  # truncated zip, text, a pickle that is not plain tensors: all say the same to a user
-        raise WeightsError(f"{path} is not a readable generator file ({_first_line(err)})") from None
-    if not isinstance(state, dict) or "generator" not in state or "image_size" not in state:
-        raise WeightsError(f"{path} holds no generator: expected the keys 'generator' and 'image_size' "
-                           f"(convert a Lightning checkpoint with `ganon convert-checkpoint`)")
-    generator = GeneratorUNet()
-    try:
-        generator.load_state_dict(state["generator"])
-    except (RuntimeError, TypeError, AttributeError) as err:
-        raise WeightsError(f"{path}: its weights do not fit the kit's generator ({_first_line(err)})") from None
-    if not all(torch.isfinite(t).all() for t in generator.state_dict().values() if t.is_floating_point()):
-        raise WeightsError(f"{path} holds NaN or infinite weights: the training diverged; use an earlier checkpoint")
-    return generator.to(device).eval(), int(state["image_size"])
 
 
 def _resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:

@@ -3,25 +3,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1, removal_order, scored_methods  # noqa: E402
+from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1, removal_order, scored_methods
 
 __all__ = ["attribute_confusion", "confusion_grid", "emotion_distance_bars", "identity_bars", "removal_bars",
-           "save_figure"]
+           "save_figure", "subplots"]
 
 
-def identity_bars(result: dict, path: str | Path) -> plt.Figure:
+def identity_bars(result: dict, path: str | Path) -> Figure:
     """Mean cosine distance per method (bars, the kit) with the paper's values (points) and the 0.3 line."""
     rows = [{"method": METHOD_NAMES[m], "kit": s["mean"], "paper": PAPER_TABLE1[m]}
             for m, s in result["methods"].items() if m in METHOD_NAMES and s.get("provided") and s.get("n")]
     frame = pd.DataFrame(rows)
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = subplots(figsize=(7, 3.5))
     sns.barplot(data=frame, x="method", y="kit", color="#4c72b0", ax=ax, label=f"kit ({result['recognizer']})")
     ax.scatter(range(len(frame)), frame.paper, color="black", zorder=3, label="paper (Facenet512)")
     ax.axhline(result["paper_threshold"], color="#c44e52", linestyle="--", label="0.3 threshold")
@@ -33,7 +30,14 @@ def identity_bars(result: dict, path: str | Path) -> plt.Figure:
     return fig
 
 
-def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kw) -> tuple[Figure, object]:
+    """A figure outside pyplot: nothing switches the backend, nothing piles up in pyplot's figure list, and a
+    notebook shows the saved PNG (``IPython.display.Image``) once."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kw)
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` as PNG atomically (temp file + rename), creating the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,11 +47,11 @@ def save_figure(fig: plt.Figure, path: str | Path) -> Path:
     return path
 
 
-def emotion_distance_bars(result: dict, path: str | Path, title: str) -> plt.Figure:
+def emotion_distance_bars(result: dict, path: str | Path, title: str) -> Figure:
     """Figure 7: mean |p_orig - p_anon| per emotion, one bar per method (lower = expression better preserved)."""
     rows = [{"emotion": e, "method": METHOD_NAMES.get(m, m), "distance": v}
             for m, s in result["methods"].items() for e, v in s["mean_distance"].items() if v is not None]
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig, ax = subplots(figsize=(8, 3.5))
     sns.barplot(data=pd.DataFrame(rows), x="emotion", y="distance", hue="method", ax=ax)
     ax.set(xlabel="", ylabel="mean |p_orig - p_anon|", title=title)
     ax.legend(fontsize=7, ncol=4)
@@ -56,11 +60,11 @@ def emotion_distance_bars(result: dict, path: str | Path, title: str) -> plt.Fig
     return fig
 
 
-def confusion_grid(result: dict, split: str, path: str | Path, title: str) -> plt.Figure:
+def confusion_grid(result: dict, split: str, path: str | Path, title: str) -> Figure:
     """Figure 10: row-normalised confusion matrices on the original ``split``, one per training set."""
     methods = list(result["methods"])
     classes = result["classes"]
-    fig, axes = plt.subplots(1, len(methods), figsize=(3.2 * len(methods), 3.4), squeeze=False)
+    fig, axes = subplots(1, len(methods), figsize=(3.2 * len(methods), 3.4), squeeze=False)
     for ax, method in zip(axes[0], methods):
         matrix = pd.DataFrame(result["methods"][method][split]["confusion"], index=classes, columns=classes)
         sns.heatmap(matrix, vmin=0, vmax=1, cmap="Blues", annot=len(classes) <= 8, fmt=".2f", cbar=False,
@@ -75,12 +79,12 @@ def confusion_grid(result: dict, split: str, path: str | Path, title: str) -> pl
     return fig
 
 
-def removal_bars(result: dict, path: str | Path, title: str) -> plt.Figure:
+def removal_bars(result: dict, path: str | Path, title: str) -> Figure:
     """Figure 9: removal rate per attribute, sorted by ours, one bar per method."""
     _, order = removal_order(result)
     rows = [{"attribute": a, "method": METHOD_NAMES.get(m, m), "removed": v}
             for m, s in result["methods"].items() for a, v in s["removal_rate"].items() if v is not None]
-    fig, ax = plt.subplots(figsize=(7, 0.22 * len(order) + 1.5))
+    fig, ax = subplots(figsize=(7, 0.22 * len(order) + 1.5))
     sns.barplot(data=pd.DataFrame(rows), y="attribute", x="removed", hue="method", order=order, orient="h", ax=ax)
     ax.set(xlabel="share removed among originals that have it", ylabel="", title=title, xlim=(0, 1))
     ax.tick_params(labelsize=7)
@@ -90,13 +94,13 @@ def removal_bars(result: dict, path: str | Path, title: str) -> plt.Figure:
     return fig
 
 
-def attribute_confusion(result: dict, split: str, path: str | Path, title: str) -> plt.Figure:
+def attribute_confusion(result: dict, split: str, path: str | Path, title: str) -> Figure:
     """Figure 11: per attribute the row-normalised confusion matrix (TN, FP | FN, TP rates), one panel per
     training set."""
     methods = scored_methods(result, split)
     names = result["classes"]
-    fig, axes = plt.subplots(1, len(methods), figsize=(2.4 * len(methods) + 1, 0.22 * len(names) + 1.5),
-                             squeeze=False)
+    fig, axes = subplots(1, len(methods), figsize=(2.4 * len(methods) + 1, 0.22 * len(names) + 1.5),
+                         squeeze=False)
     for ax, method in zip(axes[0], methods):
         cells = [[m[0][0], m[0][1], m[1][0], m[1][1]] for m in result["methods"][method][split]["confusion"]]
         frame = pd.DataFrame(cells, index=names, columns=["TN", "FP", "FN", "TP"])

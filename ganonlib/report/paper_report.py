@@ -9,17 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ganonlib.io import atomic_write_text, read_image  # noqa: E402
-from ganonlib.metrics.method_images import method_images, provided_methods  # noqa: E402
-from ganonlib.report.figures import save_figure  # noqa: E402
-from ganonlib.report.tables import (METHOD_NAMES, caption_table1, caption_table2, caption_table3,  # noqa: E402
+from ganonlib.io import atomic_write_text, read_image
+from ganonlib.metrics.method_images import method_images, provided_methods
+from ganonlib.report.figures import save_figure, subplots
+from ganonlib.report.tables import (METHOD_NAMES, caption_table1, caption_table2, caption_table3,
                                     caption_table4, caption_table5, caption_table6, scored_splits, table1, table2,
                                     table3, table4, table5, table6)
 
@@ -42,8 +38,8 @@ def sample_grid(processed_dir: str | Path, anonymized_dir: str | Path, methods: 
     if not keys:
         return None
     keys = sorted(np.random.default_rng(seed).choice(keys, size=min(rows, len(keys)), replace=False).tolist())
-    fig, axes = plt.subplots(len(keys), len(columns), figsize=(1.6 * len(columns), 1.6 * len(keys) + 0.5),
-                             squeeze=False)
+    fig, axes = subplots(len(keys), len(columns), figsize=(1.6 * len(columns), 1.6 * len(keys) + 0.5),
+                         squeeze=False)
     for i, key in enumerate(keys):
         for j, method in enumerate(columns):
             ax = axes[i][j]
@@ -55,7 +51,6 @@ def sample_grid(processed_dir: str | Path, anonymized_dir: str | Path, methods: 
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     written = save_figure(fig, path)
-    plt.close(fig)
     return written
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ganonlib.io import atomic_write_text
+from ganonlib.methods import METHODS, paper_table1
 from ganonlib.report.paper_attributes import PAPER_TABLE5, PAPER_TABLE6
 from ganonlib.report.paper_emotion import PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE4
 
@@ -14,10 +15,8 @@ __all__ = ["METHOD_NAMES", "PAPER_TABLE1", "caption_table1", "caption_table2", "
            "table3", "table4", "table5", "table6", "write_table"]
 
 # Table 1 of the paper: mean cosine distance (Facenet512) between original and anonymized faces, WIDER
-PAPER_TABLE1 = {"original": 0.0, "ours": 0.7145, "deepprivacy2": 0.8119, "ciagan": 0.9280, "pixel8": 0.8791,
-                "pixel16": 0.6651, "blur9": 0.0102, "blur17": 0.0725}
-METHOD_NAMES = {"original": "Original", "ours": "Ours", "deepprivacy2": "DeepPrivacy2", "ciagan": "CIAGAN",
-                "pixel8": "Pixel 8x8", "pixel16": "Pixel 16x16", "blur9": "Blur 9x9", "blur17": "Blur 17x17"}
+PAPER_TABLE1 = paper_table1()
+METHOD_NAMES = {name: m.display for name, m in METHODS.items()}
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:

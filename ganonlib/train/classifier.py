@@ -4,7 +4,7 @@ ImageNet normalisation, seeded, best checkpoint kept (loadable with ``weights_on
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ganonlib.config import ClassifierConfig
 from ganonlib.devices import resolve_device
 from ganonlib.io import atomic_write_csv, atomic_write_torch, read_image
 from ganonlib.models.classifier import build_classifier
@@ -21,24 +22,6 @@ __all__ = ["ClassifierConfig", "ImageLabels", "class_weights", "predict", "train
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    arch: str = "convnext_base"
-    image_size: int = 224
-    epochs: int = 30
-    batch_size: int = 32
-    lr: float = 3.0e-4
-    weight_decay: float = 1.0e-3
-    lr_patience: int = 3
-    early_stopping: int = 6  # epochs without a better validation loss
-    multilabel: bool = False
-    seed: int = 0
-    device: str = "auto"
-    pretrained: str = "auto"
-    weights_path: str = ""
-    num_workers: int = 0
 
 
 class ImageLabels(Dataset):

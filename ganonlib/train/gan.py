@@ -27,7 +27,8 @@ from ganonlib.config import GanTrainConfig
 from ganonlib.data.pairs import PairDataset, from_model_range, to_model_range
 from ganonlib.devices import resolve_device
 from ganonlib.faces.landmarks import render_landmarks_torch
-from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_text, atomic_write_torch, file_sha256
+from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_torch
+from ganonlib.models.generator_file import load_checkpoint, save_generator
 from ganonlib.models.networks import define_D, define_G
 from ganonlib.models.pix2pix import Pix2Pix, make_optimizers
 
@@ -43,13 +44,8 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """Tensors and plain containers only (``weights_only=True``); never bound to the device it was saved on."""
-    return torch.load(path, map_location=map_location, weights_only=True)
-
-
 # settings that may change between a killed run and its resumption without changing what is being trained
-_RESUMABLE = {"epochs", "device", "compile", "compile_mode", "resume", "samples", "out_dir", "data_dir",
+_RESUMABLE = {"dataset", "epochs", "device", "compile", "compile_mode", "resume", "samples", "out_dir", "data_dir",
               "max_seconds", "checkpoint_every", "num_workers", "cache_dir"}
 
 
@@ -308,8 +304,7 @@ def train_gan(cfg: GanTrainConfig) -> dict:
         if last:  # the budget ran out: stop after the checkpoint it triggered, not one clock read later
             break
     if run.rank == 0:
-        atomic_write_torch(out / GENERATOR, {"generator": run.g.state_dict(), "image_size": run.size})
-        atomic_write_text(out / f"{GENERATOR}.sha256", f"{file_sha256(out / GENERATOR)}  {GENERATOR}\n")
+        save_generator(run.g.state_dict(), run.size, out / GENERATOR)
     if run.distributed:
         dist.destroy_process_group()
     return {"epochs_run": len(history), "resumed_from_epoch": run.start_epoch, "device": str(run.device),

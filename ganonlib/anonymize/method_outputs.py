@@ -1,0 +1,32 @@
+"""What every anonymization method writes: ``<out>/<split>/<key>.png``, an ``index.csv`` (key, split, image,
+original, subject, label, attributes) and a ``summary.json`` naming what produced it, so the evaluation compares
+like with like. A leaf module: the dataset runner and the generator both write through it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ganonlib.io import atomic_write_json, atomic_write_text
+
+__all__ = ["INDEX_COLUMNS", "finish_method", "output_row", "pair_index"]
+
+INDEX_COLUMNS = ["key", "split", "image", "original", "subject", "label", "attributes"]
+
+
+def pair_index(processed_dir: Path, splits: tuple[str, ...] | None = None) -> pd.DataFrame:
+    index = pd.read_csv(processed_dir / "index.csv", keep_default_na=False)
+    return index if splits is None else index[index.split.isin(splits)].reset_index(drop=True)
+
+
+def output_row(entry: Any, processed_dir: Path) -> dict:
+    return {"key": entry.key, "split": entry.split, "image": f"{entry.split}/{entry.key}.png",
+            "original": str(processed_dir / entry.image), "subject": entry.subject, "label": entry.label,
+            "attributes": entry.attributes}
+
+
+def finish_method(out_dir: Path, rows: list[dict], summary: dict) -> dict:
+    atomic_write_text(out_dir / "index.csv", pd.DataFrame(rows, columns=INDEX_COLUMNS).to_csv(index=False))
+    atomic_write_json(out_dir / "summary.json", summary)
+    return summary

@@ -1,0 +1,89 @@
+"""Which ``ganonlib`` files each pipeline notebook runs: the notebook's imports, followed through every module they
+import (function-level imports included: they run when the notebook calls that function).
+
+``dvc.yaml`` lists exactly these files as each stage's code dependencies, so that changing a module reruns the
+stages that import it and no other; ``tests/test_pipeline_deps.py`` fails when the two drift apart. After changing
+an import, print the lists to paste with ``python -m ganonlib.pipeline_deps``.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["module_file", "notebook_imports", "notebook_modules", "source_imports"]
+
+PACKAGE = "ganonlib"
+
+
+def module_file(name: str, root: Path) -> Path | None:
+    """``ganonlib.a.b`` -> ``ganonlib/a/b.py`` or ``ganonlib/a/b/__init__.py`` under ``root``; None if neither."""
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def source_imports(source: str, root: Path, current: str = "") -> set[str]:
+    """The ganonlib modules that ``source`` imports anywhere (``from ganonlib.x import y`` counts ``y`` when it is
+    a module; relative imports are resolved against ``current``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == PACKAGE)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = current.split(".")[: -node.level]
+                base = ".".join([*parts, base] if base else parts)
+            if base.split(".")[0] != PACKAGE:
+                continue
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names if module_file(f"{base}.{a.name}", root))
+    return found
+
+
+def _code_cells(notebook: Path) -> str:
+    cells = json.loads(notebook.read_text())["cells"]
+    lines = [line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines()]
+    # IPython magics and shell escapes are no Python; they import nothing of the package
+    return "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
+
+
+def notebook_imports(notebook: str | Path, root: str | Path = ".") -> set[str]:
+    return source_imports(_code_cells(Path(notebook)), Path(root))
+
+
+def notebook_modules(notebook: str | Path, root: str | Path = ".") -> list[str]:
+    """Every ganonlib file the notebook may run, as sorted paths relative to ``root``; each imported module's parent
+    packages (their ``__init__.py``) included, since Python runs them first."""
+    root = Path(root)
+    todo, seen = list(notebook_imports(notebook, root)), set()
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for k in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:k])
+            if prefix in seen:
+                continue
+            path = module_file(prefix, root)
+            if path is None:
+                continue  # a name imported from a module (not itself a module)
+            seen.add(prefix)
+            current = f"{prefix}.__init__" if path.name == "__init__.py" else prefix
+            todo.extend(source_imports(path.read_text(), root, current))
+    return sorted(str(module_file(name, root).relative_to(root)) for name in seen)  # type: ignore[union-attr]
+
+
+def main() -> None:
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(".")
+    for notebook in sorted((root / "notebooks").glob("*.ipynb")):
+        print(f"# {notebook.name}")
+        for path in notebook_modules(notebook, root):
+            print(f"      - {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""dvc.yaml against the code: every stage depends on exactly the ganonlib files its notebook runs, every notebook
+parameter is one that DVC passes, every setting it reads is a checked dataclass field."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ganonlib.pipeline_deps import notebook_modules, source_imports
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _stages() -> dict:
+    """Every stage of dvc.yaml as DVC resolves it (foreach / matrix expanded): name -> (cmd, deps)."""
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        return {s.addressing: (s.cmd, [d.def_path for d in s.deps]) for s in repo.index.stages}
+
+
+@pytest.fixture(scope="module")
+def stages() -> dict:
+    return _stages()
+
+
+def _notebook(cmd: str) -> Path:
+    return ROOT / re.search(r"notebooks/\S+\.ipynb", cmd).group(0)
+
+
+def test_each_stage_depends_on_exactly_the_modules_its_notebook_imports(stages):
+    assert len(stages) >= 8
+    for name, (cmd, deps) in stages.items():
+        notebook = _notebook(cmd)
+        code = sorted(d for d in deps if d.startswith("ganonlib"))
+        assert code == notebook_modules(notebook, ROOT), f"{name}: run `python -m ganonlib.pipeline_deps`"
+        assert str(notebook.relative_to(ROOT)) in deps, name
+
+
+def test_touching_a_module_changes_exactly_the_stages_that_import_it(stages):
+    """What `dvc status` reports after a change to one file, stage by stage, from the deps DVC resolved."""
+    importers = {}
+    for name, (cmd, _) in stages.items():
+        for module in notebook_modules(_notebook(cmd), ROOT):
+            importers.setdefault(module, set()).add(name)
+    for module, names in importers.items():
+        assert names == {n for n, (_, deps) in stages.items() if module in deps}, module
+    # the knots the issue named: each of these modules reaches the stage that runs it
+    assert "train_gan" in importers["ganonlib/faces/landmarks.py"]  # renders the GAN's input
+    assert importers["ganonlib/config.py"] == set(stages)
+    assert "eval_identity" in importers["ganonlib/faces/landmarks.py"]  # the NME mesher
+    assert "paper_report" in importers["ganonlib/metrics/method_images.py"]
+    assert not any(n.startswith("anonymize") for n in importers["ganonlib/train/gan.py"])
+
+
+def _parameters(notebook: Path) -> dict[str, str]:
+    """The parameters cell: name -> its line."""
+    cells = json.loads(notebook.read_text())["cells"]
+    source = "".join(next(c["source"] for c in cells if "parameters" in c["metadata"].get("tags", [])))
+    return {line.split("=")[0].strip(): line for line in source.splitlines() if "=" in line}
+
+
+def test_every_notebook_parameter_is_passed_by_its_stages(stages):
+    for name, (cmd, _) in stages.items():
+        notebook = _notebook(cmd)
+        has_cell = any("parameters" in c["metadata"].get("tags", [])
+                       for c in json.loads(notebook.read_text())["cells"])
+        declared = _parameters(notebook) if has_cell else {}
+        passed = set(re.findall(r"-p (\w+) ", cmd))
+        notebook_only = {k for k, line in declared.items() if "# notebook-only" in line}
+        assert passed == set(declared) - notebook_only, name
+
+
+def test_notebooks_read_settings_only_through_load_params():
+    """No setting is hard-coded in a notebook: each reads its params.yaml section through load_params."""
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text())["cells"]
+        code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        assert "params = load_params()" in code, notebook.name
+        assert "import yaml" not in code and "ClassifierConfig(" not in code and "Config(" not in code, notebook.name
+
+
+def test_every_params_yaml_setting_is_a_checked_field_with_help():
+    from dataclasses import fields
+
+    from ganonlib.config import load_params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = load_params(ROOT / "params.yaml")
+    for section, values in raw.items():
+        if section in ("seed", "datasets"):
+            continue
+        cfg = getattr(params, section)
+        known = {f.name: f for f in fields(cfg)}
+        for key in values:
+            assert key in known and known[key].metadata.get("help"), f"{section}.{key}"
+    for name in raw["datasets"]:
+        assert params.datasets[name].name == name
+
+
+def test_a_bad_or_unknown_setting_names_its_params_yaml_key(tmp_path):
+    from ganonlib.config import ConfigError, load_params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section, key, value, message in (("gan", "epochs", 0, "params.yaml gan.epochs: must be at least 1"),
+                                         ("gan", "epoch", 3, "params.yaml gan.epoch: unknown key"),
+                                         ("eval_identity", "split", "dev", "params.yaml eval_identity.split: choose")):
+        bad = json.loads(json.dumps(raw))
+        bad[section][key] = value
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(bad))
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_params(tmp_path / "params.yaml")
+
+
+def test_methods_come_from_the_registry_and_params_yaml(tmp_path):
+    from ganonlib.anonymize.baselines import BASELINES
+    from ganonlib.config import ConfigError, load_params
+    from ganonlib.methods import METHODS, pipeline_methods
+    from ganonlib.report.tables import METHOD_NAMES
+
+    assert set(BASELINES) == {n for n, m in METHODS.items() if m.kind == "baseline"}
+    assert list(METHOD_NAMES) == list(METHODS)
+    assert pipeline_methods(["blur17", "pixel8"], []) == ["ours", "pixel8", "blur17"]  # the paper's order
+    with pytest.raises(ConfigError, match="anonymize.baselines: 'ciagan' is no baseline"):
+        pipeline_methods(["ciagan"], [])
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["anonymize"]["baselines"] = ["blur9"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    assert load_params(tmp_path / "params.yaml").methods == ["ours", "deepprivacy2", "ciagan", "blur9"]
+
+
+def test_the_anonymizer_does_not_import_the_trainer():
+    code = ("import sys, ganonlib.anonymize.ganonymization, ganonlib.anonymize.datasets, ganonlib.anonymize.photos, "
+            "ganonlib.cli; print([m for m in sys.modules if m.startswith('ganonlib.train')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+    # and the method-output contract is a leaf: the runner and the generator both import it, it imports neither
+    contract = (ROOT / "ganonlib" / "anonymize" / "method_outputs.py").read_text()
+    assert source_imports(contract, ROOT) == {"ganonlib.io"}
+
+
+def test_no_backend_switch_at_import():
+    for path in (ROOT / "ganonlib").rglob("*.py"):
+        assert "matplotlib.use(" not in path.read_text(), path
