@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ganonlib.native_logs import filter_native_chatter
 from ganonlib.weights import deepface_weights_dir, require_weights
 
 __all__ = ["DETECTORS", "Detection", "FaceDetector", "make_detector"]
@@ -77,6 +78,7 @@ class MediaPipeDetector:
     def __init__(self, min_confidence: float = 0.5, max_faces: int = 10, models: tuple[int, ...] = (0, 1)) -> None:
         import mediapipe as mp
 
+        filter_native_chatter()
         self._models = [mp.solutions.face_detection.FaceDetection(model_selection=m,
                                                                   min_detection_confidence=min_confidence)
                         for m in models]

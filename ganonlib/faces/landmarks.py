@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ganonlib.native_logs import filter_native_chatter
+
 if TYPE_CHECKING:
     import torch
 
@@ -21,6 +23,7 @@ class FaceMesher:
     def __init__(self, min_confidence: float = 0.5) -> None:
         import mediapipe as mp
 
+        filter_native_chatter()
         self._model = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=min_confidence)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ganonlib.native_logs import filter_native_chatter
+
 __all__ = ["HeadSegmenter", "SEGMENTATIONS", "apply_mask", "head_region"]
 
 SEGMENTATIONS = ("selfie", "unet", "none")
@@ -46,6 +48,7 @@ class HeadSegmenter:
     def __init__(self, threshold: float = 0.5) -> None:
         import mediapipe as mp
 
+        filter_native_chatter()
         self._model = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         self.threshold = threshold
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ganonlib.native_logs import filter_native_chatter
 from ganonlib.weights import MissingWeightsError
 
 __all__ = ["FER_CLASSES", "ReferenceEmotionClassifier"]
@@ -32,6 +33,7 @@ class ReferenceEmotionClassifier:
                                       "and 'ai-edge-litert' (make install does both)") from err
         if not path.is_file():
             raise MissingWeightsError(f"reference emotion classifier: {path} is missing; reinstall 'fer'")
+        filter_native_chatter()
         self._interpreter = Interpreter(model_path=str(path))
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]

@@ -43,10 +43,11 @@ def _names(row: np.ndarray, classes: tuple[str, ...] | list[str], multilabel: bo
 
 
 def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[str, ...] | list[str],
-                      methods: list[str], cfg: ClassifierConfig, models_dir: str | Path, progress: bool = True
-                      ) -> tuple[pd.DataFrame, dict]:
+                      methods: list[str], cfg: ClassifierConfig, models_dir: str | Path, progress: bool = True,
+                      live_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
     """``frame``: :func:`ganonlib.metrics.method_images.method_images` over train/val/test; ``labels``: (N,) class
-    indices or (N, A) multi-hot rows of ``frame``. Writes ``<models_dir>/<training set>/best.pt``.
+    indices or (N, A) multi-hot rows of ``frame``. Writes ``<models_dir>/<training set>/best.pt`` and, with
+    ``live_dir``, each training set's loss curves to ``<live_dir>/<training set>/`` (DVCLive).
 
     Returns per-image predictions (``image, split, method, label, predicted, p_<class>...``) and the result with one
     report and confusion matrices per training set and split."""
@@ -58,7 +59,8 @@ def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[st
     for method in ["original", *methods]:
         train_rows = (split == "train") & frame[method].notna().to_numpy()
         train = ImageLabels(frame[method][train_rows].tolist(), labels[train_rows], cfg.image_size, train=True)
-        model, info = train_classifier(train, val, len(classes), cfg, models_dir / method, progress=progress)
+        model, info = train_classifier(train, val, len(classes), cfg, models_dir / method, progress=progress,
+                                       live_dir=Path(live_dir) / method if live_dir is not None else None)
         result[method] = {"train_images": int(train_rows.sum()), **{k: v for k, v in info.items() if k != "config"}}
         for name, (paths, y) in evaluation.items():
             if not paths:  # a tiny dataset may lack a split: nothing to score there

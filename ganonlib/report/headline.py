@@ -13,8 +13,8 @@ from typing import Mapping, TypedDict
 
 from ganonlib.io import atomic_write_json, json_number
 
-__all__ = ["AttributesHeadline", "IdentityHeadline", "InferenceHeadline", "PreprocessHeadline", "TrainingHeadline",
-           "attributes_headline", "identity_headline", "inference_headline", "preprocess_headline",
+__all__ = ["AttributesHeadline", "GanHeadline", "IdentityHeadline", "InferenceHeadline", "PreprocessHeadline", "TrainingHeadline",
+           "attributes_headline", "gan_headline", "identity_headline", "inference_headline", "preprocess_headline",
            "read_headlines", "training_headline", "write_headlines"]
 
 DIGITS = 4  # the tables print 3-4 digits; more would only show CPU-kernel noise in `dvc metrics diff`
@@ -26,6 +26,12 @@ class PreprocessHeadline(TypedDict):
     pairs: int
     face_rate: float | None  # photos with a face / readable photos
     mesh_rate: float | None  # faces with a face mesh / faces
+
+
+class GanHeadline(TypedDict):
+    g_l1: float | None  # the last epoch's mean losses
+    g_gan: float | None
+    d_total: float | None
 
 
 class IdentityHeadline(TypedDict, total=False):
@@ -55,6 +61,12 @@ def _number(value: float | None) -> float | None:
 def preprocess_headline(summary: Mapping) -> PreprocessHeadline:
     return {"photos": int(summary["files"]), "faces": int(summary["faces"]), "pairs": int(summary["pairs"]),
             "face_rate": _number(summary.get("detection_rate")), "mesh_rate": _number(summary.get("mesh_rate"))}
+
+
+def gan_headline(summary: Mapping) -> GanHeadline:
+    last = summary.get("last") or {}
+    return {"g_l1": _number(last.get("g_l1")), "g_gan": _number(last.get("g_gan")),
+            "d_total": _number(last.get("d_total"))}
 
 
 def identity_headline(result: Mapping) -> dict[str, IdentityHeadline]:

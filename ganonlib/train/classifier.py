@@ -3,7 +3,6 @@ AdamW 3e-4 / wd 1e-3, ReduceLROnPlateau (patience 3) on the validation loss, ear
 ImageNet normalisation, seeded, best checkpoint kept (loadable with ``weights_only=True``)."""
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from ganonlib.config import ClassifierConfig
 from ganonlib.devices import resolve_device
 from ganonlib.io import atomic_write_csv, atomic_write_torch, read_image
 from ganonlib.models.classifier import build_classifier
+from ganonlib.train.live import TrainingLog
 
 __all__ = ["ClassifierConfig", "ImageLabels", "class_weights", "predict", "train_classifier"]
 
@@ -74,9 +74,11 @@ def predict(model: nn.Module, data: ImageLabels, batch_size: int = 64, multilabe
 
 
 def train_classifier(train: ImageLabels, val: ImageLabels, n_classes: int, cfg: ClassifierConfig,
-                     out_dir: str | Path, progress: bool = True) -> tuple[nn.Module, dict]:
-    """Train, keep the weights of the best validation loss (``best.pt``), write ``history.csv``; returns the best
-    model and a summary naming where its backbone weights came from."""
+                     out_dir: str | Path, progress: bool = True, live_dir: str | Path | None = None
+                     ) -> tuple[nn.Module, dict]:
+    """Train, keep the weights of the best validation loss (``best.pt``), write ``history.csv`` (and, with
+    ``live_dir``, the loss per step and per epoch as DVCLive logs); returns the best model and a summary naming where
+    its backbone weights came from. No wall-clock time is written: a seeded rerun writes the same files."""
     torch.manual_seed(cfg.seed)
     out_dir, dev = Path(out_dir), resolve_device(cfg.device)
     model, origin = build_classifier(cfg.arch, n_classes, cfg.pretrained, cfg.weights_path)
@@ -87,20 +89,26 @@ def train_classifier(train: ImageLabels, val: ImageLabels, n_classes: int, cfg: 
     loader = DataLoader(train, batch_size=cfg.batch_size, shuffle=True, num_workers=cfg.num_workers,
                         generator=torch.Generator().manual_seed(cfg.seed))
     best, best_epoch, history = float("inf"), -1, []
+    log = TrainingLog(live_dir) if live_dir is not None else None
     for epoch in range(cfg.epochs):
         model.train()
-        start, total, seen = time.perf_counter(), 0.0, 0
+        total, seen = 0.0, 0
         for x, y in tqdm(loader, desc=f"epoch {epoch + 1}", disable=not progress):
             x, y = x.to(dev), y.to(dev)
             loss = criterion(model(x), y.float() if cfg.multilabel else y.long())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total, seen = total + float(loss.detach()) * len(x), seen + len(x)
+            step_loss = float(loss.detach())
+            total, seen = total + step_loss * len(x), seen + len(x)
+            if log is not None:
+                log.step({"train_loss": step_loss})
         val_loss = _evaluate(model, val, criterion, cfg, dev)
         scheduler.step(val_loss)
         history.append({"epoch": epoch + 1, "train_loss": total / max(seen, 1), "val_loss": val_loss,
-                        "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start})
+                        "lr": optimizer.param_groups[0]["lr"]})
+        if log is not None:
+            log.epoch(epoch + 1, {k: v for k, v in history[-1].items() if k != "epoch"})
         if val_loss < best:
             best, best_epoch = val_loss, epoch
             atomic_write_torch(out_dir / "best.pt", {"model": model.state_dict(), "arch": cfg.arch,
@@ -108,6 +116,8 @@ def train_classifier(train: ImageLabels, val: ImageLabels, n_classes: int, cfg: 
         elif epoch - best_epoch >= cfg.early_stopping:
             break
     atomic_write_csv(out_dir / "history.csv", history, list(history[0]))
+    if log is not None:
+        log.close()
     model.load_state_dict(torch.load(out_dir / "best.pt", map_location=dev, weights_only=True)["model"])
     return model, {"best_epoch": best_epoch + 1, "best_val_loss": best, "epochs_run": len(history),
                    "backbone_weights": origin, "config": asdict(cfg)}

@@ -31,10 +31,12 @@ from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_torch
 from ganonlib.models.generator_file import load_checkpoint, save_generator
 from ganonlib.models.networks import define_D, define_G
 from ganonlib.models.pix2pix import Pix2Pix, make_optimizers
+from ganonlib.train.live import TrainingLog
 
 __all__ = ["GanTrainConfig", "build_models", "load_checkpoint", "train_gan", "training_step"]
 
 CHECKPOINT = "checkpoint.pt"
+LOSS_NAMES = ("g_total", "g_gan", "g_l1", "d_total")  # the order of StepLosses.stacked()
 GENERATOR = "generator.pt"
 
 
@@ -127,6 +129,8 @@ class _Run:
             (self.out / "losses.csv").unlink(missing_ok=True)
             for old in (self.out / "samples").glob("epoch_*.png"):
                 old.unlink()
+        # losses per step and per epoch for `dvc plots` (first rank only: the others train the same model)
+        self.log = TrainingLog(self.out / "live", resume=self.start_epoch > 0) if self.rank == 0 else None
         self.model = training_step(cfg, self.device, self.g, self.d, self.opt_g, self.opt_d, self.distributed)
         self.resident = self._resident_pairs()
 
@@ -203,15 +207,20 @@ class _Run:
         # the loop ends by itself after `limit` batches, so that the bar shows them all
         bar = tqdm(islice(batches, limit), total=limit, desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
                    disable=self.rank != 0)
+        pending: list[torch.Tensor] = []  # per-step losses, logged at the next sync point
         for points, faces in bar:
             losses = self.model.step(self._to_device(self._marks(points)), self._to_device(faces))
-            totals += losses.stacked()
+            stacked = losses.stacked()
+            totals += stacked
+            pending.append(stacked)
             steps += 1
             images += len(faces)
             if steps % 20 == 0 or steps == limit:  # reading a loss syncs the GPU: only now and then
                 bar.set_postfix(g=f"{float(losses.g_total):.3f}", d=f"{float(losses.d_total):.3f}")
+                self._log_steps(pending)
             if steps < limit and self.out_of_time(deadline):
                 break
+        self._log_steps(pending)
         bar.close()
         if self.distributed:  # the loss row: mean over every rank's batches
             dist.all_reduce(totals)
@@ -222,6 +231,12 @@ class _Run:
         mean = (totals / max(steps, 1)).tolist()
         return {"epoch": epoch + 1, "steps": steps, "g_total": mean[0], "g_gan": mean[1], "g_l1": mean[2],
                 "d_total": mean[3], "images_per_s": images * self.world / elapsed}
+
+    def _log_steps(self, pending: list[torch.Tensor]) -> None:
+        if self.log is not None and pending:
+            for row in torch.stack(pending).tolist():
+                self.log.step(dict(zip(LOSS_NAMES, row)))
+        pending.clear()
 
     def out_of_time(self, deadline: float) -> bool:
         """Whether the time budget is spent; under DDP whether it is on any rank, so that all stop after the same
@@ -297,6 +312,7 @@ def train_gan(cfg: GanTrainConfig) -> dict:
             # loss row and grid first: a run killed before the checkpoint redoes the epochs since the last one and
             # rewrites their rows (a rewritten row drops the rows after it)
             _append_loss_row(out / "losses.csv", stats)
+            run.log.epoch(stats["epoch"], {k: stats[k] for k in LOSS_NAMES})
             if due:
                 run.sample_grid(epoch)
                 run.checkpoint(epoch, rng)
@@ -305,6 +321,7 @@ def train_gan(cfg: GanTrainConfig) -> dict:
             break
     if run.rank == 0:
         save_generator(run.g.state_dict(), run.size, out / GENERATOR)
+        run.log.close()
     if run.distributed:
         dist.destroy_process_group()
     return {"epochs_run": len(history), "resumed_from_epoch": run.start_epoch, "device": str(run.device),

@@ -1,0 +1,41 @@
+"""Training curves through DVCLive: one log per step and one per epoch, each a folder with ``metrics.json`` (the
+last values) and ``plots/metrics/<name>.tsv`` (one row per step or epoch), which ``dvc.yaml`` declares as plots.
+
+No timestamps are logged: a rerun with the same seed writes the same files, so ``dvc.lock`` does not change.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Mapping
+
+__all__ = ["TrainingLog"]
+
+
+class TrainingLog:
+    """``<folder>/step`` and ``<folder>/epoch``. ``resume`` continues both logs (a resumed GAN run); otherwise
+    DVCLive clears what an earlier run left there."""
+
+    def __init__(self, folder: str | Path, resume: bool = False) -> None:
+        from dvclive import Live
+
+        logging.getLogger("dvclive").setLevel(logging.WARNING)  # it announces the experiment it logs to, per log
+        kw = {"resume": resume, "report": None, "save_dvc_exp": False, "dvcyaml": None}
+        self.steps = Live(str(Path(folder) / "step"), **kw)
+        self.epochs = Live(str(Path(folder) / "epoch"), **kw)
+
+    def step(self, values: Mapping[str, float]) -> None:
+        for name, value in values.items():
+            self.steps.log_metric(name, float(value), plot=True)
+        self.steps.next_step()
+
+    def epoch(self, epoch: int, values: Mapping[str, float]) -> None:
+        """``epoch`` counts from 1; it is the x value of the epoch curves."""
+        self.epochs.step = epoch
+        for name, value in values.items():
+            self.epochs.log_metric(name, float(value), plot=True)
+        self.epochs.make_summary()
+
+    def close(self) -> None:
+        self.steps.end()
+        self.epochs.end()
