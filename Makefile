@@ -3,13 +3,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
+PLOTS_PAGE := .dvc/plots/offline.html
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install repro test bench lock clean
+.PHONY: install repro test plots bench lock clean
 
-install: $(STAMP)
+install: $(STAMP) $(PLOTS_PAGE)
 
 $(STAMP): requirements.txt requirements-lock.txt requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +20,19 @@ $(STAMP): requirements.txt requirements-lock.txt requirements-nodeps.txt pyproje
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# `dvc plots show` renders from this page without a network (.dvc/config names it)
+$(PLOTS_PAGE): $(STAMP) ganonlib/report/offline_plots.py
+	$(BIN)/python -m ganonlib.report.offline_plots $@
+
 repro: install
 	test -d .dvc || $(BIN)/dvc init --quiet $$(git rev-parse --git-dir >/dev/null 2>&1 || echo --no-scm)
 	$(BIN)/dvc repro
 
 test: install
 	$(BIN)/python -m pytest -q
+
+plots: install
+	$(BIN)/dvc plots show
 
 bench: install
 	$(BIN)/python benchmarks/preprocess.py

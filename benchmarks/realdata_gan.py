@@ -50,7 +50,8 @@ def prepare(args: argparse.Namespace) -> dict:
 
 def train(args: argparse.Namespace) -> dict:
     from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_pairs
-    from ganonlib.train.gan import GanTrainConfig, train_gan
+    from ganonlib.train.gan import GanTrainConfig
+    from ganonlib.train.launch import train as train_gan
 
     gan_dir = args.out / "gan"
     start = time.perf_counter()

@@ -185,9 +185,9 @@ class PreprocessConfig:
 class GanTrainConfig:
     """GAN training (paper 3.4): the paper's settings by default, the trainer's speed settings beside them."""
 
-    dataset: str = setting("celeba", "processed dataset trained on (data/processed/<dataset>; paper: celeba)")
     data_dir: str = setting("", "folder of preprocessed pairs; empty = data/processed/<dataset>")
     out_dir: str = setting("models/gan", "checkpoint.pt, generator.pt, losses and sample grids")
+    dataset: str = setting("celeba", "processed dataset trained on (data/processed/<dataset>; paper: celeba)")
     epochs: int = setting(25, "training epochs", check=_at_least(1))
     batch_size: int = setting(32, "pairs per step and GPU", check=_at_least(1))
     lr: float = setting(2.0e-4, "Adam learning rate", check=_POSITIVE)

@@ -16,7 +16,7 @@ import threading
 
 __all__ = ["CHATTER", "filter_native_chatter"]
 
-CHATTER = re.compile(rb"^(?:[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] |INFO: Created TensorFlow Lite |"
+CHATTER = re.compile(rb"(?:[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] |INFO: Created TensorFlow Lite |"
                      rb"WARNING: All log messages before absl::InitializeLog\(\) is called)")
 _STARTS = (b"W0", b"I0", b"INFO: Created", b"WARNING: All log")
 _lock = threading.Lock()
@@ -28,17 +28,26 @@ def _maybe_chatter(partial: bytes) -> bool:
     return any(partial.startswith(s) or s.startswith(partial) for s in _STARTS)
 
 
+def _without_chatter(line: bytes) -> bytes:
+    """The line with its newline, or only what came before the chatter in it (a progress bar's unfinished line can
+    run into the chatter that follows it)."""
+    found = CHATTER.search(line)
+    if found is None:
+        return line + b"\n"
+    return line[:found.start()] + b"\n" if found.start() else b""
+
+
 def _forward(source: int, target: int) -> None:
     pending = b""
     while chunk := os.read(source, 65536):
         *lines, pending = (pending + chunk).split(b"\n")
-        out = b"".join(line + b"\n" for line in lines if not CHATTER.match(line))
+        out = b"".join(_without_chatter(line) for line in lines)
         if pending and not _maybe_chatter(pending):  # a progress bar redraws without a newline: pass it now
             out, pending = out + pending, b""
         if out:
             os.write(target, out)
-    if pending and not CHATTER.match(pending):
-        os.write(target, pending)
+    if pending:
+        os.write(target, _without_chatter(pending)[:-1])
     os.close(source)
 
 

@@ -10,7 +10,8 @@ import torch
 
 from ganonlib.models.networks import define_D, define_G
 from ganonlib.models.pix2pix import Pix2Pix
-from ganonlib.train.gan import CHECKPOINT, GENERATOR, GanTrainConfig, load_checkpoint, train_gan
+from ganonlib.train.gan import CHECKPOINT, GENERATOR, GanTrainConfig, load_checkpoint
+from ganonlib.train.launch import train as train_gan
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 

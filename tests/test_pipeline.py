@@ -8,6 +8,9 @@ import papermill as pm
 import pytest
 import yaml
 
+from ganonlib.metrics.schemas import (AttributesResult, IdentityMethod, IdentityResult, InferenceResult,
+                                      TrainingResult)
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 pytestmark = pytest.mark.pipeline
@@ -83,6 +86,8 @@ def test_the_pipeline_notebooks_run_from_jupyterlabs_folder(tmp_path):
     run("10_eval_identity.ipynb")
     reports = project / "reports"
     identity = json.loads((reports / "metrics" / "identity.json").read_text())
+    assert set(identity) <= set(IdentityResult.__annotations__)  # the schema the tables and figures read
+    assert all(set(m) <= set(IdentityMethod.__annotations__) for m in identity["methods"].values())
     assert identity["recognizer"] == "Dlib" and identity["methods"]["ciagan"]["provided"] is False
     assert identity["methods"]["blur9"]["n"] == (pairs.split == "test").sum()
     assert "Blur 9x9" in (reports / "tables" / "table1_identity.md").read_text()
@@ -102,6 +107,7 @@ def test_the_pipeline_notebooks_run_from_jupyterlabs_folder(tmp_path):
     # emotion stages: the sample has no emotion labels, so the FER2013 reference labels and classifies
     run("11_eval_emotion_training.ipynb", dataset="sample")
     training = json.loads((reports / "metrics" / "emotion_training_sample.json").read_text())
+    assert set(training) <= set(TrainingResult.__annotations__)
     assert "FER2013 reference" in training["label_source"] and training["not_provided"] == ["ciagan"]
     assert set(training["methods"]) == {"original", "ours", "blur9"}
     assert (project / "models" / "emotion" / "sample" / "ours" / "best.pt").is_file()
@@ -110,6 +116,7 @@ def test_the_pipeline_notebooks_run_from_jupyterlabs_folder(tmp_path):
     assert _images(project / "executed" / "11_eval_emotion_training.ipynb")
     run("12_eval_emotion_inference.ipynb", dataset="sample")
     inference = json.loads((reports / "metrics" / "emotion_inference_sample.json").read_text())
+    assert set(inference) <= set(InferenceResult.__annotations__)
     assert inference["classifier"].startswith("FER2013 reference") and set(inference["methods"]) == {"ours", "blur9"}
     assert "not provided" in (reports / "tables" / "table2_emotion_distance_sample.md").read_text()
     assert (reports / "figures" / "figure7_emotion_distance_sample.png").is_file()
@@ -120,6 +127,7 @@ def test_the_pipeline_notebooks_run_from_jupyterlabs_folder(tmp_path):
     # attributes: the sample's known properties as labels; then the report over every stage's metrics
     run("13_eval_attributes.ipynb", dataset="sample")
     attributes = json.loads((reports / "metrics" / "attributes_sample.json").read_text())
+    assert set(attributes) <= set(AttributesResult.__annotations__)
     assert "not CelebA attributes" in attributes["label_source"] and set(attributes["methods"]) == {"ours", "blur9"}
     assert "Person_Astronaut" in attributes["methods"]["ours"]["removal_rate"]
     assert (reports / "tables" / "table6_removal_sample.md").is_file()

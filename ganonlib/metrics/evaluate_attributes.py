@@ -12,6 +12,7 @@ import pandas as pd
 from ganonlib.io import json_number
 from ganonlib.metrics.attributes import removal_rates
 from ganonlib.metrics.method_images import method_probabilities
+from ganonlib.metrics.schemas import AttributesResult
 from ganonlib.metrics.training_scenario import TrainedClassifier
 
 __all__ = ["attribute_labels", "attribute_removal", "training_summary"]
@@ -30,7 +31,7 @@ def attribute_labels(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
 
 
 def attribute_removal(frame: pd.DataFrame, methods: list[str], classifier: TrainedClassifier
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, AttributesResult]:
     """Predict the originals and every method's images of ``frame`` (one split).
 
     Returns the per-image probabilities (``image, method, p_<attribute>...``, method ``original`` included), the
@@ -42,7 +43,7 @@ def attribute_removal(frame: pd.DataFrame, methods: list[str], classifier: Train
                  for method, probs in {"original": original, **anonymized}.items()]
     removal = pd.concat([removal_rates(original, probs, names).assign(method=method)
                          for method, probs in anonymized.items()], ignore_index=True)
-    result = {"classifier": classifier.name, "attributes": names, "n_images": int(len(frame)),
+    result: AttributesResult = {"classifier": classifier.name, "attributes": names, "n_images": int(len(frame)),
               "methods": {m: {"n": int(frame[m].notna().sum()),
                               "removal_rate": {r.attribute: json_number(r.removal_rate) for r in block.itertuples()},
                               "positives": {r.attribute: int(r.positives) for r in block.itertuples()}}

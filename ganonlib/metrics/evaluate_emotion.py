@@ -15,6 +15,7 @@ from ganonlib.io import json_number, read_images
 from ganonlib.metrics.emotion import EMOTION_CLASSES, distance_table, probability_distances
 from ganonlib.metrics.emotion_reference import FER_CLASSES, ReferenceEmotionClassifier
 from ganonlib.metrics.method_images import method_probabilities
+from ganonlib.metrics.schemas import InferenceResult
 from ganonlib.metrics.stats import compare_to_reference
 from ganonlib.metrics.training_scenario import TrainedClassifier
 
@@ -36,7 +37,7 @@ def emotion_labels(frame: pd.DataFrame, kind: str, progress: bool = True
 
 def inference_scenario(frame: pd.DataFrame, classes: tuple[str, ...], methods: list[str],
                        classifier: TrainedClassifier | None = None, progress: bool = True
-                       ) -> tuple[pd.DataFrame, dict]:
+                       ) -> tuple[pd.DataFrame, InferenceResult]:
     """Predict the originals and every method's images of ``frame`` with ``classifier`` (None: the FER2013
     reference); per image and emotion |p_orig - p_anon|; mean per emotion and method; Wilcoxon ours vs each
     baseline per emotion with Bonferroni over the dataset's tests."""
@@ -56,7 +57,7 @@ def inference_scenario(frame: pd.DataFrame, classes: tuple[str, ...], methods: l
     means = distance_table(distances, classes, methods)
     tests = compare_to_reference(distances[["image", "emotion", "method", "value"]]) if "ours" in methods \
         else pd.DataFrame()
-    result = {"classifier": name, "classes": list(classes), "n_images": int(len(frame)),
+    result: InferenceResult = {"classifier": name, "classes": list(classes), "n_images": int(len(frame)),
               "methods": {m: {"n": int(frame[m].notna().sum()),
                               "mean_distance": {e: json_number(means.at[e, m]) for e in classes}}
                           for m in means.columns},

@@ -18,6 +18,7 @@ from ganonlib.io import read_images
 from ganonlib.metrics.identity import (PAPER_THRESHOLD, Recognizer, cosine_distances, cosine_similarities,
                                       rank1_rate, summarize_distances)
 from ganonlib.metrics.landmarks import normalized_mean_error
+from ganonlib.metrics.schemas import IdentityResult
 
 __all__ = ["evaluate_identity", "training_leakage"]
 
@@ -32,7 +33,7 @@ def training_leakage(recognizer: Recognizer, generated: np.ndarray, train_embedd
 def evaluate_identity(processed_dir: str | Path, anonymized_dir: str | Path, methods: list[str],
                       recognizer: Recognizer, split: str = "test", gan_train_dir: str | Path | None = None,
                       leakage_train_sample: int = 50, seed: int = 0, progress: bool = True
-                      ) -> tuple[pd.DataFrame, dict]:
+                      ) -> tuple[pd.DataFrame, IdentityResult]:
     """Evaluate ``methods`` (sub-folders of ``anonymized_dir``) on the ``split`` crops of ``processed_dir``;
     ``gan_train_dir`` is the processed dataset the GAN was trained on (default: this one).
 
@@ -85,7 +86,7 @@ def evaluate_identity(processed_dir: str | Path, anonymized_dir: str | Path, met
             train_dir = Path(gan_train_dir) if gan_train_dir else processed_dir
             summary[method]["leakage"] = _leakage(recognizer, train_dir, folder if train_dir == processed_dir
                                                   else None, anon, leakage_train_sample, seed, progress)
-    result = {"recognizer": recognizer.name, "recognizer_threshold": recognizer.threshold,
+    result: IdentityResult = {"recognizer": recognizer.name, "recognizer_threshold": recognizer.threshold,
               "paper_threshold": PAPER_THRESHOLD, "split": split, "n_originals": len(evaluated),
               "n_identities": len(set(subjects)), "methods": summary}
     return pd.DataFrame(rows), result

@@ -16,6 +16,7 @@ import torch
 
 from ganonlib.metrics.attributes import multilabel_summary
 from ganonlib.metrics.emotion import classification_summary
+from ganonlib.metrics.schemas import TrainingResult
 from ganonlib.models.classifier import build_classifier
 from ganonlib.train.classifier import ClassifierConfig, ImageLabels, predict, train_classifier
 
@@ -44,7 +45,7 @@ def _names(row: np.ndarray, classes: tuple[str, ...] | list[str], multilabel: bo
 
 def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[str, ...] | list[str],
                       methods: list[str], cfg: ClassifierConfig, models_dir: str | Path, progress: bool = True,
-                      live_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
+                      live_dir: str | Path | None = None) -> tuple[pd.DataFrame, TrainingResult]:
     """``frame``: :func:`ganonlib.metrics.method_images.method_images` over train/val/test; ``labels``: (N,) class
     indices or (N, A) multi-hot rows of ``frame``. Writes ``<models_dir>/<training set>/best.pt`` and, with
     ``live_dir``, each training set's loss curves to ``<live_dir>/<training set>/`` (DVCLive).

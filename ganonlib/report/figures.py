@@ -7,13 +7,14 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from ganonlib.metrics.schemas import AttributesResult, IdentityResult, InferenceResult, TrainingResult
 from ganonlib.report.tables import METHOD_NAMES, PAPER_TABLE1, removal_order, scored_methods
 
 __all__ = ["attribute_confusion", "confusion_grid", "emotion_distance_bars", "identity_bars", "removal_bars",
            "save_figure", "subplots"]
 
 
-def identity_bars(result: dict, path: str | Path) -> Figure:
+def identity_bars(result: IdentityResult, path: str | Path) -> Figure:
     """Mean cosine distance per method (bars, the kit) with the paper's values (points) and the 0.3 line."""
     rows = [{"method": METHOD_NAMES[m], "kit": s["mean"], "paper": PAPER_TABLE1[m]}
             for m, s in result["methods"].items() if m in METHOD_NAMES and s.get("provided") and s.get("n")]
@@ -47,7 +48,7 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     return path
 
 
-def emotion_distance_bars(result: dict, path: str | Path, title: str) -> Figure:
+def emotion_distance_bars(result: InferenceResult, path: str | Path, title: str) -> Figure:
     """Figure 7: mean |p_orig - p_anon| per emotion, one bar per method (lower = expression better preserved)."""
     rows = [{"emotion": e, "method": METHOD_NAMES.get(m, m), "distance": v}
             for m, s in result["methods"].items() for e, v in s["mean_distance"].items() if v is not None]
@@ -60,7 +61,7 @@ def emotion_distance_bars(result: dict, path: str | Path, title: str) -> Figure:
     return fig
 
 
-def confusion_grid(result: dict, split: str, path: str | Path, title: str) -> Figure:
+def confusion_grid(result: TrainingResult, split: str, path: str | Path, title: str) -> Figure:
     """Figure 10: row-normalised confusion matrices on the original ``split``, one per training set."""
     methods = list(result["methods"])
     classes = result["classes"]
@@ -79,7 +80,7 @@ def confusion_grid(result: dict, split: str, path: str | Path, title: str) -> Fi
     return fig
 
 
-def removal_bars(result: dict, path: str | Path, title: str) -> Figure:
+def removal_bars(result: AttributesResult, path: str | Path, title: str) -> Figure:
     """Figure 9: removal rate per attribute, sorted by ours, one bar per method."""
     _, order = removal_order(result)
     rows = [{"attribute": a, "method": METHOD_NAMES.get(m, m), "removed": v}
@@ -94,7 +95,7 @@ def removal_bars(result: dict, path: str | Path, title: str) -> Figure:
     return fig
 
 
-def attribute_confusion(result: dict, split: str, path: str | Path, title: str) -> Figure:
+def attribute_confusion(result: TrainingResult, split: str, path: str | Path, title: str) -> Figure:
     """Figure 11: per attribute the row-normalised confusion matrix (TN, FP | FN, TP rates), one panel per
     training set."""
     methods = scored_methods(result, split)

@@ -12,6 +12,7 @@ from statistics import fmean
 from typing import Mapping, TypedDict
 
 from ganonlib.io import atomic_write_json, json_number
+from ganonlib.metrics.schemas import AttributesResult, IdentityResult, InferenceResult
 
 __all__ = ["AttributesHeadline", "GanHeadline", "IdentityHeadline", "InferenceHeadline", "PreprocessHeadline", "TrainingHeadline",
            "attributes_headline", "gan_headline", "identity_headline", "inference_headline", "preprocess_headline",
@@ -69,7 +70,7 @@ def gan_headline(summary: Mapping) -> GanHeadline:
             "d_total": _number(last.get("d_total"))}
 
 
-def identity_headline(result: Mapping) -> dict[str, IdentityHeadline]:
+def identity_headline(result: IdentityResult) -> dict[str, IdentityHeadline]:
     """Per method that was provided (the original excluded: its distance is 0 by construction)."""
     return {m: {"distance": _number(r.get("mean")), "rank1": _number(r.get("rank1")),
                 "verified": _number(r.get("verification_rate")), "nme": _number(r.get("nme_mean"))}
@@ -90,12 +91,12 @@ def training_headline(methods: Mapping) -> dict[str, TrainingHeadline]:
     return {m: {"f1_val": _macro_f1(r.get("val")), "f1_test": _macro_f1(r.get("test"))} for m, r in methods.items()}
 
 
-def inference_headline(result: Mapping) -> dict[str, InferenceHeadline]:
+def inference_headline(result: InferenceResult) -> dict[str, InferenceHeadline]:
     return {m: {"distance": _number(fmean(r["mean_distance"].values()) if r.get("mean_distance") else None)}
             for m, r in result["methods"].items()}
 
 
-def attributes_headline(result: Mapping) -> dict[str, AttributesHeadline]:
+def attributes_headline(result: AttributesResult) -> dict[str, AttributesHeadline]:
     """Training F1 per training set and, per method, the removal rate averaged over the attributes that had
     positives."""
     rows: dict[str, AttributesHeadline] = {m: {**h} for m, h in training_headline(result["training"]).items()}

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ganonlib.io import atomic_write_text
 from ganonlib.methods import METHODS, paper_table1
+from ganonlib.metrics.schemas import AttributesResult, IdentityResult, InferenceResult, TrainingResult
 from ganonlib.report.paper_attributes import PAPER_TABLE5, PAPER_TABLE6
 from ganonlib.report.paper_emotion import PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE4
 
@@ -23,7 +24,7 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def table1(result: dict) -> pd.DataFrame:
+def table1(result: IdentityResult) -> pd.DataFrame:
     """Rows in the paper's order: the kit's mean cosine distance, the paper's, their difference, and the kit's
     extra columns (share above 0.3, rank-1, verification rate, landmark NME)."""
     rows = []
@@ -58,7 +59,7 @@ def _cell(kit: float | None, paper: float | None, digits: int = 2) -> str:
     return f"{kit:.{digits}f} (paper {paper:.{digits}f}, {kit - paper:+.{digits}f})"
 
 
-def table2(result: dict, kind: str, methods: list[str]) -> pd.DataFrame:
+def table2(result: InferenceResult, kind: str, methods: list[str]) -> pd.DataFrame:
     """Mean |p_orig - p_anon| per emotion (rows) and method (columns), beside the paper's Table 2 where the
     dataset and method are the paper's; methods the stage did not get are shown as not provided."""
     paper = PAPER_TABLE2.get(kind, {})
@@ -72,7 +73,7 @@ def table2(result: dict, kind: str, methods: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table3(result: dict, kind: str) -> pd.DataFrame:
+def table3(result: InferenceResult, kind: str) -> pd.DataFrame:
     """Wilcoxon ours vs each baseline per emotion (Z, r, Bonferroni p with stars, N), with the paper's p, Z, r
     where the dataset and baseline are the paper's."""
     paper = PAPER_TABLE3.get(kind, {})
@@ -89,12 +90,12 @@ def table3(result: dict, kind: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scored_methods(result: dict, split: str) -> list[str]:
+def scored_methods(result: TrainingResult, split: str) -> list[str]:
     """The training sets of a training-scenario result whose classifier was scored on ``split``."""
     return [m for m in result["methods"] if result["methods"][m][split]["n"]]
 
 
-def scored_splits(result: dict) -> list[str]:
+def scored_splits(result: TrainingResult) -> list[str]:
     """The original splits a training-scenario result scored (val, test; a tiny dataset may lack one)."""
     return [s for s in ("val", "test") if result["methods"]["original"][s]["n"]]
 
@@ -124,7 +125,7 @@ def _classification_table(result: dict, split: str, names: list[str], paper: dic
     return pd.DataFrame(rows).fillna("")  # accuracy has no P and R
 
 
-def table4(result: dict, kind: str, split: str) -> pd.DataFrame:
+def table4(result: TrainingResult, kind: str, split: str) -> pd.DataFrame:
     """Classification report per training set (Original, each method): P, R, F1 per class, accuracy, macro and
     weighted averages on the original ``split``; the paper's values (its validation split) beside them."""
     paper = PAPER_TABLE4.get(kind, {}) if split == "val" else {}
@@ -132,7 +133,7 @@ def table4(result: dict, kind: str, split: str) -> pd.DataFrame:
                                  paper, "Class")
 
 
-def table5(result: dict, kind: str, split: str) -> pd.DataFrame:
+def table5(result: TrainingResult, kind: str, split: str) -> pd.DataFrame:
     """Multi-label classification report per training set: P, R, F1 per attribute and the micro, macro, weighted
     and samples averages on the original ``split``; CelebA's paper values (validation split) beside them."""
     paper = PAPER_TABLE5 if kind == "celeba" and split == "val" else {}
@@ -140,7 +141,7 @@ def table5(result: dict, kind: str, split: str) -> pd.DataFrame:
                                                  "samples avg"], paper, "Attribute")
 
 
-def removal_order(result: dict) -> tuple[str, list[str]]:
+def removal_order(result: AttributesResult) -> tuple[str, list[str]]:
     """(the method that orders Table 6 and Figure 9: ours where present, its attributes by removal rate, highest
     first, those no original has last)."""
     first = "ours" if "ours" in result["methods"] else next(iter(result["methods"]))
@@ -149,7 +150,7 @@ def removal_order(result: dict) -> tuple[str, list[str]]:
                          reverse=True)
 
 
-def table6(result: dict, kind: str) -> pd.DataFrame:
+def table6(result: AttributesResult, kind: str) -> pd.DataFrame:
     """Removal rate per attribute (rows, sorted by ours) and method, with the originals predicted positive; the
     paper's CelebA rates for GANonymization beside ours."""
     paper = PAPER_TABLE6 if kind == "celeba" else {}
@@ -171,19 +172,19 @@ def table6(result: dict, kind: str) -> pd.DataFrame:
 # Captions name what produced each table (dataset, split, recognizer or classifier, labels): the stage that
 # writes a table and the paper report that regenerates it use the same words.
 
-def caption_table1(result: dict) -> str:
+def caption_table1(result: IdentityResult) -> str:
     return (f"Table 1 - mean cosine distance original vs anonymized on {result['dataset']} ({result['split']} "
             f"split, {result['n_originals']} faces): kit with {result['recognizer']} (own threshold "
             f"{result['recognizer_threshold']}), paper with Facenet512 on WIDER.")
 
 
-def caption_table2(result: dict) -> str:
+def caption_table2(result: InferenceResult) -> str:
     return (f"Table 2 - mean |p_orig - p_anon| per emotion on {result['dataset']} ({result['split']} split, "
             f"{result['n_images']} faces), classifier: {result['classifier']}. Paper: its classifiers on "
             "AffectNet, CK+, FACES validation splits.")
 
 
-def caption_table3(result: dict) -> str:
+def caption_table3(result: InferenceResult) -> str:
     return (f"Table 3 - Wilcoxon signed-rank, ours vs each baseline, per emotion on {result['dataset']} "
             f"({result['split']} split); p after Bonferroni over the {len(result['statistics'])} tests of this "
             "dataset (* < 0.05, ** < 0.01, *** < 0.001); Z < 0: ours changed the probabilities less. Classifier: "
@@ -197,15 +198,15 @@ def _classifier_caption(number: int, what: str, result: dict, split: str, paper:
             + (f" Paper: {paper}." if split == "val" else ""))
 
 
-def caption_table4(result: dict, split: str) -> str:
+def caption_table4(result: TrainingResult, split: str) -> str:
     return _classifier_caption(4, "classifiers", result, split, "its validation split")
 
 
-def caption_table5(result: dict, split: str) -> str:
+def caption_table5(result: TrainingResult, split: str) -> str:
     return _classifier_caption(5, "multi-label classifiers", result, split, "CelebA validation split")
 
 
-def caption_table6(result: dict) -> str:
+def caption_table6(result: AttributesResult) -> str:
     return (f"Table 6 - share of each attribute removed by anonymization on {result['dataset']} "
             f"({result['split']} split, {result['n_images']} faces): among originals the classifier "
             f"({result['classifier']}) predicts to have it, the share of anonymized versions predicted not to; "

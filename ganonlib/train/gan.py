@@ -294,11 +294,10 @@ def _append_loss_row(path: Path, row: dict) -> None:
 def train_gan(cfg: GanTrainConfig) -> dict:
     """Train (or resume) and return a summary; writes ``losses.csv``, ``samples/``, ``checkpoint.pt`` and the final
     ``generator.pt`` (+ ``generator.pt.sha256``) to ``cfg.out_dir``. ``cfg.gpus > 1`` starts that many processes
-    (``ganonlib.train.launch``); each of them, like any process started by ``torchrun``, trains one rank."""
+    (``ganonlib.train.launch.train`` starts them); each of them, like any process started by ``torchrun``, trains one
+    rank here."""
     if cfg.gpus > 1 and "WORLD_SIZE" not in os.environ:
-        from ganonlib.train.launch import launch
-
-        return launch(cfg)
+        raise ValueError(f"gpus is {cfg.gpus}: start the processes with ganonlib.train.launch.train (or torchrun)")
     run = _Run(cfg)
     out = Path(cfg.out_dir)
     history = []
@@ -313,6 +312,10 @@ def train_gan(cfg: GanTrainConfig) -> dict:
             # rewrites their rows (a rewritten row drops the rows after it)
             _append_loss_row(out / "losses.csv", stats)
             run.log.epoch(stats["epoch"], {k: stats[k] for k in LOSS_NAMES})
+            # one plain line per epoch: it reaches the terminal of `dvc repro` (papermill --log-output), where a
+            # notebook's progress widget does not
+            run._say(f"epoch {stats['epoch']}/{cfg.epochs}: g_l1 {stats['g_l1']:.4f}, g_gan {stats['g_gan']:.4f}, "
+                     f"d {stats['d_total']:.4f}, {stats['images_per_s']:.1f} pairs/s")
             if due:
                 run.sample_grid(epoch)
                 run.checkpoint(epoch, rng)

@@ -1,7 +1,8 @@
-"""Several training processes (DDP, one per GPU) started from one call, e.g. from the ``03_train_gan`` notebook.
+"""Where GAN training starts: :func:`train` trains in this process (one GPU, or a process that ``torchrun`` started)
+or starts ``gpus`` processes (DDP, one per GPU) from one call, e.g. from the ``03_train_gan`` notebook.
 
-``train_gan`` with ``gpus > 1`` runs ``torchrun --standalone`` on this module; every process trains one rank and the
-first writes the run's summary, which is read back here. Without CUDA (tests, CI) the processes run on the CPU over
+With ``gpus > 1`` it runs ``torchrun --standalone`` on this module; every process trains one rank
+(:func:`ganonlib.train.gan.train_gan`) and the first writes the run's summary, which is read back here. Without CUDA (tests, CI) the processes run on the CPU over
 gloo. Launching ``torchrun`` oneself works as well: ``train_gan`` then finds ``WORLD_SIZE`` set and joins the group.
 """
 from __future__ import annotations
@@ -19,7 +20,16 @@ import torch
 
 from ganonlib.config import GanTrainConfig
 
-__all__ = ["launch"]
+__all__ = ["launch", "train"]
+
+
+def train(cfg: GanTrainConfig) -> dict:
+    """Train the GAN as ``cfg`` says and return the run's summary."""
+    from ganonlib.train.gan import train_gan
+
+    if cfg.gpus > 1 and "WORLD_SIZE" not in os.environ:
+        return launch(cfg)
+    return train_gan(cfg)
 
 
 def launch(cfg: GanTrainConfig) -> dict:
