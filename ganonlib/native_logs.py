@@ -57,7 +57,7 @@ def _restore(thread: threading.Thread, target: int) -> None:
     except (OSError, ValueError):
         pass
     os.dup2(target, 2)  # drops this process's write end of the pipe: the filter reads to its end and stops
-    thread.join(timeout=2.0)
+    thread.join(timeout=0.2)  # worker processes may still hold the pipe: forward what came, do not wait for them
 
 
 def filter_native_chatter() -> None:

@@ -145,3 +145,10 @@ def test_the_anonymizer_does_not_import_the_trainer():
 def test_no_backend_switch_at_import():
     for path in (ROOT / "ganonlib").rglob("*.py"):
         assert "matplotlib.use(" not in path.read_text(), path
+
+
+def test_dvc_lock_holds_only_the_stages_of_dvc_yaml(stages):
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
+    assert set(lock) <= set(stages), sorted(set(lock) - set(stages))
+    for name, entry in lock.items():  # executed notebooks hold timestamps: they stay out of the lock
+        assert not any(o["path"].startswith("reports/notebooks") for o in entry.get("outs", [])), name

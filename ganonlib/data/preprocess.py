@@ -86,6 +86,9 @@ def _remove_stale(out_dir: Path, previous: Iterable[ManifestRow], rows: Iterable
     return len(stale)
 
 
+RUN_KEYS = ("reused", "removed_stale_outputs")
+
+
 def _summary(rows: list[ManifestRow], n_files: int, reused: int, removed: int, cfg: PreprocessConfig) -> dict:
     file_rows = defaultdict(list)
     for r in rows:
@@ -160,7 +163,9 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
     write_manifest(out_dir / "manifest.csv", rows)
     atomic_write_text(out_dir / "index.csv", _index(records, rows).to_csv(index=False))
     summary = _summary(rows, len(records), len(records) - len(todo), removed, cfg)
-    atomic_write_json(out_dir / "summary.json", summary)
+    # what this run reused or removed depends on the runs before it: returned, not written, so that the folder's
+    # bytes depend only on the inputs and settings (dvc.lock stays the same for a rerun)
+    atomic_write_json(out_dir / "summary.json", {k: v for k, v in summary.items() if k not in RUN_KEYS})
     return summary
 
 
