@@ -72,16 +72,16 @@ def test_the_pipeline_notebooks_run_from_jupyterlabs_folder(tmp_path):
     run("03_train_gan.ipynb")
     gan = project / "models" / "gan"
     assert (gan / "generator.pt").is_file() and (gan / "samples" / "epoch_001.png").is_file()
-    run("04_anonymize.ipynb", dataset="sample", method="ours")
+    run("04_anonymize.ipynb", dataset="sample")
     anonymized = project / "data" / "anonymized" / "sample"
     anon = pd.read_csv(anonymized / "ours" / "index.csv")
     assert list(anon.key) == list(pairs.key) and all((anonymized / "ours" / p).is_file() for p in anon.image)
     test_photos = pairs[pairs.split == "test"].source.nunique()
     assert len(list((anonymized / "ours" / "photos" / "faces").glob("*_f0.png"))) == min(2, test_photos)
     assert len(list((anonymized / "ours" / "photos" / "photos").glob("*.png"))) == min(2, test_photos)
-    run("04_anonymize.ipynb", dataset="sample", method="blur9")
+    run("05_anonymize_compared.ipynb", dataset="sample", method="blur9")
     assert list(pd.read_csv(anonymized / "blur9" / "index.csv").key) == list(pairs.key)
-    run("04_anonymize.ipynb", dataset="sample", method="ciagan")
+    run("05_anonymize_compared.ipynb", dataset="sample", method="ciagan")
     assert json.loads((anonymized / "ciagan" / "summary.json").read_text())["provided"] is False
 
     run("10_eval_identity.ipynb")

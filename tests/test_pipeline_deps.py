@@ -152,3 +152,21 @@ def test_dvc_lock_holds_only_the_stages_of_dvc_yaml(stages):
     assert set(lock) <= set(stages), sorted(set(lock) - set(stages))
     for name, entry in lock.items():  # executed notebooks hold timestamps: they stay out of the lock
         assert not any(o["path"].startswith("reports/notebooks") for o in entry.get("outs", [])), name
+
+
+def test_every_stage_param_is_in_params_yaml():
+    """DVC refuses to run a stage whose params are missing; catch it here rather than mid-pipeline."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    with Repo(str(ROOT)) as repo:
+        for stage in repo.index.stages:
+            for dep in stage.deps:
+                if not isinstance(dep, ParamsDependency):
+                    continue
+                for key in dep.params:
+                    value = raw
+                    for part in key.split("."):
+                        assert isinstance(value, dict) and part in value, f"{stage.addressing}: {key}"
+                        value = value[part]

@@ -6,12 +6,17 @@ it).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import cv2
 import numpy as np
+from tqdm.auto import tqdm
 
-__all__ = ["BASELINES", "gaussian_blur", "pixelate"]
+from ganonlib.anonymize.method_outputs import finish_method, output_row, pair_index
+from ganonlib.io import atomic_write_image, read_image
+
+__all__ = ["BASELINES", "apply_baseline", "gaussian_blur", "pixelate"]
 
 
 def pixelate(image: np.ndarray, grid: int) -> np.ndarray:
@@ -34,3 +39,18 @@ BASELINES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "blur9": lambda image: gaussian_blur(image, 9),
     "blur17": lambda image: gaussian_blur(image, 17),
 }
+
+
+def apply_baseline(processed_dir: str | Path, out_dir: str | Path, method: str, progress: bool = True,
+                   splits: tuple[str, ...] | None = None) -> dict:
+    """Apply a baseline of :data:`BASELINES` to every original crop."""
+    if method not in BASELINES:
+        raise ValueError(f"unknown baseline {method!r}; choose one of {sorted(BASELINES)}")
+    processed_dir, out_dir = Path(processed_dir), Path(out_dir)
+    transform: Callable[[np.ndarray], np.ndarray] = BASELINES[method]
+    rows = []
+    for entry in tqdm(list(pair_index(processed_dir, splits).itertuples()), desc=method, disable=not progress):
+        row = output_row(entry, processed_dir)
+        atomic_write_image(out_dir / row["image"], transform(read_image(processed_dir / entry.image)))
+        rows.append(row)
+    return finish_method(out_dir, rows, {"method": method, "provided": True, "pairs": len(rows)})
