@@ -284,7 +284,7 @@ class ClassifierConfig:
     image_size: int = setting(224, "input side (paper: 224)", check=_at_least(16))
     epochs: int = setting(30, "most epochs (paper: 30 with early stopping)", check=_at_least(1))
     batch_size: int = setting(32, "images per step", check=_at_least(1))
-    lr: float = setting(3.0e-4, "AdamW learning rate", check=_POSITIVE)
+    lr: float = setting(3.0e-4, "AdamW learning rate (0: the network stays as initialized)", check=_at_least(0.0))
     weight_decay: float = setting(1.0e-3, "AdamW weight decay", check=_at_least(0.0))
     lr_patience: int = setting(3, "epochs without a better validation loss before the learning rate drops",
                                check=_at_least(1))

@@ -19,6 +19,7 @@ from ganonlib.metrics.emotion import classification_summary
 from ganonlib.metrics.schemas import TrainingResult
 from ganonlib.models.classifier import build_classifier
 from ganonlib.train.classifier import ClassifierConfig, ImageLabels, predict, train_classifier
+from ganonlib.train.live import TrainingLog
 
 __all__ = ["TrainedClassifier", "training_scenario"]
 
@@ -48,7 +49,8 @@ def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[st
                       live_dir: str | Path | None = None) -> tuple[pd.DataFrame, TrainingResult]:
     """``frame``: :func:`ganonlib.metrics.method_images.method_images` over train/val/test; ``labels``: (N,) class
     indices or (N, A) multi-hot rows of ``frame``. Writes ``<models_dir>/<training set>/best.pt`` and, with
-    ``live_dir``, each training set's loss curves to ``<live_dir>/<training set>/`` (DVCLive).
+    ``live_dir``, each training set's loss curves (``<training set>/<metric>``) to ``<live_dir>/{step,epoch}/``
+    (DVCLive).
 
     Returns per-image predictions (``image, split, method, label, predicted, p_<class>...``) and the result with one
     report and confusion matrices per training set and split."""
@@ -57,11 +59,14 @@ def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[st
     evaluation = {s: (frame.original[split == s].tolist(), labels[split == s]) for s in ("val", "test")}
     val = ImageLabels(*evaluation["val"], cfg.image_size, train=False)
     rows, result = [], {}
+    log = TrainingLog(live_dir) if live_dir is not None else None
     for method in ["original", *methods]:
         train_rows = (split == "train") & frame[method].notna().to_numpy()
         train = ImageLabels(frame[method][train_rows].tolist(), labels[train_rows], cfg.image_size, train=True)
+        if log is not None:
+            log.begin(method)
         model, info = train_classifier(train, val, len(classes), cfg, models_dir / method, progress=progress,
-                                       live_dir=Path(live_dir) / method if live_dir is not None else None)
+                                       log=log)
         result[method] = {"train_images": int(train_rows.sum()), **{k: v for k, v in info.items() if k != "config"}}
         for name, (paths, y) in evaluation.items():
             if not paths:  # a tiny dataset may lack a split: nothing to score there
@@ -76,4 +81,6 @@ def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[st
                                       "label": [_names(r, classes, cfg.multilabel) for r in y],
                                       "predicted": [_names(r, classes, cfg.multilabel) for r in predicted],
                                       **{f"p_{c}": probs[:, k] for k, c in enumerate(classes)}}))
+    if log is not None:
+        log.close()
     return pd.concat(rows, ignore_index=True), {"classes": list(classes), "config": asdict(cfg), "methods": result}

@@ -74,11 +74,11 @@ def predict(model: nn.Module, data: ImageLabels, batch_size: int = 64, multilabe
 
 
 def train_classifier(train: ImageLabels, val: ImageLabels, n_classes: int, cfg: ClassifierConfig,
-                     out_dir: str | Path, progress: bool = True, live_dir: str | Path | None = None
+                     out_dir: str | Path, progress: bool = True, log: TrainingLog | None = None
                      ) -> tuple[nn.Module, dict]:
-    """Train, keep the weights of the best validation loss (``best.pt``), write ``history.csv`` (and, with
-    ``live_dir``, the loss per step and per epoch as DVCLive logs); returns the best model and a summary naming where
-    its backbone weights came from. No wall-clock time is written: a seeded rerun writes the same files."""
+    """Train, keep the weights of the best validation loss (``best.pt``), write ``history.csv`` (and to ``log``,
+    begun with this training's name, the loss per step and per epoch); returns the best model and a summary naming
+    where its backbone weights came from. No wall-clock time is written: a seeded rerun writes the same files."""
     torch.manual_seed(cfg.seed)
     out_dir, dev = Path(out_dir), resolve_device(cfg.device)
     model, origin = build_classifier(cfg.arch, n_classes, cfg.pretrained, cfg.weights_path)
@@ -89,7 +89,6 @@ def train_classifier(train: ImageLabels, val: ImageLabels, n_classes: int, cfg: 
     loader = DataLoader(train, batch_size=cfg.batch_size, shuffle=True, num_workers=cfg.num_workers,
                         generator=torch.Generator().manual_seed(cfg.seed))
     best, best_epoch, history = float("inf"), -1, []
-    log = TrainingLog(live_dir) if live_dir is not None else None
     for epoch in range(cfg.epochs):
         model.train()
         total, seen = 0.0, 0
@@ -116,8 +115,6 @@ def train_classifier(train: ImageLabels, val: ImageLabels, n_classes: int, cfg: 
         elif epoch - best_epoch >= cfg.early_stopping:
             break
     atomic_write_csv(out_dir / "history.csv", history, list(history[0]))
-    if log is not None:
-        log.close()
     model.load_state_dict(torch.load(out_dir / "best.pt", map_location=dev, weights_only=True)["model"])
     return model, {"best_epoch": best_epoch + 1, "best_val_loss": best, "epochs_run": len(history),
                    "backbone_weights": origin, "config": asdict(cfg)}

@@ -13,8 +13,10 @@ __all__ = ["TrainingLog"]
 
 
 class TrainingLog:
-    """``<folder>/step`` and ``<folder>/epoch``. ``resume`` continues both logs (a resumed GAN run); otherwise
-    DVCLive clears what an earlier run left there."""
+    """``<folder>/step`` and ``<folder>/epoch``; ``dvc.yaml`` declares their ``plots`` folders. ``resume`` continues
+    both logs (a resumed GAN run); otherwise DVCLive clears what an earlier run left there. Several trainings can
+    share one log (a classifier per training set): :meth:`begin` names each, and its curves are ``<name>/<metric>``
+    with steps from 0."""
 
     def __init__(self, folder: str | Path, resume: bool = False) -> None:
         from dvclive import Live
@@ -23,17 +25,22 @@ class TrainingLog:
         kw = {"resume": resume, "report": None, "save_dvc_exp": False, "dvcyaml": None}
         self.steps = Live(str(Path(folder) / "step"), **kw)
         self.epochs = Live(str(Path(folder) / "epoch"), **kw)
+        self.prefix = ""
+
+    def begin(self, name: str) -> None:
+        self.prefix = f"{name}/"
+        self.steps.step = 0
 
     def step(self, values: Mapping[str, float]) -> None:
         for name, value in values.items():
-            self.steps.log_metric(name, float(value), plot=True)
+            self.steps.log_metric(self.prefix + name, float(value), plot=True)
         self.steps.next_step()
 
     def epoch(self, epoch: int, values: Mapping[str, float]) -> None:
         """``epoch`` counts from 1; it is the x value of the epoch curves."""
         self.epochs.step = epoch
         for name, value in values.items():
-            self.epochs.log_metric(name, float(value), plot=True)
+            self.epochs.log_metric(self.prefix + name, float(value), plot=True)
         self.epochs.make_summary()
 
     def close(self) -> None:
