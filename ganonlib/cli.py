@@ -96,8 +96,9 @@ def _convert(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from ganonlib.data.sample import build_sample
 
-    print(json.dumps(build_sample(SampleConfig(out_dir=args.output, variants_per_photo=args.variants,
-                                               seed=args.seed)), indent=2))
+    cfg = SampleConfig(out_dir=args.output, **{f.name: getattr(args, f.name) for f in fields(SampleConfig)
+                                               if f.name != "out_dir"})
+    print(json.dumps(build_sample(cfg), indent=2))
     return 0
 
 
@@ -149,8 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = sub.add_parser("sample", help="build the bundled sample dataset")
     sample.add_argument("output", nargs="?", default="data/sample")
-    sample.add_argument("--variants", type=int, default=SampleConfig.variants_per_photo, help="variants per photo")
-    sample.add_argument("--seed", type=int, default=0)
+    _add_config_options(sample, SampleConfig, skip=("out_dir",))
     sample.set_defaults(run=_sample)
     return parser
 

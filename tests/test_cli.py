@@ -57,3 +57,8 @@ def test_train_command_writes_a_generator_and_refuses_a_missing_folder(pairs, tm
     code = main(["train", str(tmp_path / "nothing"), str(tmp_path / "gan2"), "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 2 and "nothing" in err and "Traceback" not in err
+
+
+def test_sample_command_takes_its_options_from_the_sample_config(tmp_path, capsys):
+    assert main(["sample", str(tmp_path / "s"), "--variants-per-photo", "2", "--seed", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["images"] == 6
