@@ -21,8 +21,7 @@ def test_source_notebooks_are_output_free_and_parameterized(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code)
-    # a parameters cell only where the stages of a foreach/matrix differ (the dataset, the method)
-    assert sum("parameters" in c.metadata.get("tags", []) for c in code) <= 1
+    assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
 
 
 def _project(tmp_path: Path) -> Path:

@@ -66,9 +66,7 @@ def _parameters(notebook: Path) -> dict[str, str]:
 def test_every_notebook_parameter_is_passed_by_its_stages(stages):
     for name, (cmd, _) in stages.items():
         notebook = _notebook(cmd)
-        has_cell = any("parameters" in c["metadata"].get("tags", [])
-                       for c in json.loads(notebook.read_text())["cells"])
-        declared = _parameters(notebook) if has_cell else {}
+        declared = _parameters(notebook)
         passed = set(re.findall(r"-p (\w+) ", cmd))
         notebook_only = {k for k, line in declared.items() if "# notebook-only" in line}
         assert passed == set(declared) - notebook_only, name
@@ -79,7 +77,7 @@ def test_notebooks_read_settings_only_through_load_params():
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
         cells = json.loads(notebook.read_text())["cells"]
         code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        assert "params = load_params()" in code, notebook.name
+        assert "params = load_params(params_file)" in code, notebook.name
         assert "import yaml" not in code and "ClassifierConfig(" not in code and "Config(" not in code, notebook.name
 
 
