@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import MISSING, fields
+from typing import NoReturn
 
 from ganonlib.config import (DATASET_KINDS, AnonymizeConfig, ConfigError, DatasetConfig, GanTrainConfig,
                              PreprocessConfig, SampleConfig)
@@ -14,6 +16,18 @@ from ganonlib.weights import MissingWeightsError
 __all__ = ["main"]
 
 _ANON_SKIP = ("image_size", "segmentation", "unet_weights", "n_jobs")  # fixed by the generator or unused there
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line, worded as a bad setting is (``--x: choose one of ...``)."""
+
+    def error(self, message: str) -> NoReturn:
+        choice = re.match(r"argument (\S+): invalid choice: (.+?) \(choose from (.+)\)$", message)
+        if choice:
+            choices = ", ".join(c.strip(" '") for c in choice.group(3).split(","))
+            message = f"{choice.group(1).split('/')[0]}: choose one of {choices} (got {choice.group(2)})"
+        print(f"{self.prog}: {message.removeprefix('argument ')} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def _add_config_options(parser: argparse.ArgumentParser, config: type, skip: tuple[str, ...] = (),
@@ -112,7 +126,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ganon", description=__doc__)
+    parser = _Parser(prog="ganon", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -159,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     from ganonlib.anonymize.photos import OutputWriteError
     from ganonlib.workers import WorkerError
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, a bad option: the status as a return value, like the rest
+        return int(exit_.code or 0)
     try:
         return args.run(args)
     except ConfigError as err:  # name the option as the user typed it
