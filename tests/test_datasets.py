@@ -135,5 +135,12 @@ def test_limit_and_missing_root(tmp_path):
     assert len(recs) == 4
     with pytest.raises(FileNotFoundError, match="official layout"):
         load_dataset(_cfg("celeba", tmp_path / "nowhere"))
-    with pytest.raises(ValueError, match="unknown dataset kind"):
+    with pytest.raises(ValueError, match="kind: choose one of sample, celeba, wider"):  # refused by the config
         load_dataset(_cfg("imagenet", tmp_path))
+
+
+def test_the_configs_dataset_kinds_are_the_loaders():
+    from ganonlib.config import DATASET_KINDS
+    from ganonlib.data.datasets import LOADERS
+
+    assert set(DATASET_KINDS) == set(LOADERS)

@@ -100,7 +100,8 @@ def test_the_pipeline_notebooks_run_from_jupyterlabs_folder(tmp_path):
     assert ours["distance"] == round(identity["methods"]["ours"]["mean"], 4)
     # executed in a kernel, the notebook shows Table 1 (an HTML table) and its figure (a PNG)
     executed = nbformat.read(project / "executed" / "10_eval_identity.ipynb", as_version=4)
-    html = [o["data"]["text/html"] for c in executed.cells for o in c.outputs if "text/html" in o.get("data", {})]
+    html = [o["data"]["text/html"] for c in executed.cells if c.cell_type == "code" for o in c.outputs
+            if "text/html" in o.get("data", {})]
     assert any("Blur 9x9" in h and "<table" in h for h in html)
     assert len(_images(project / "executed" / "10_eval_identity.ipynb")) == 1
 
