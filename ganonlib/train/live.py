@@ -19,30 +19,40 @@ class TrainingLog:
     with steps from 0."""
 
     def __init__(self, folder: str | Path, resume: bool = False) -> None:
-        from dvclive import Live
-
+        self.prefix = ""
+        try:
+            from dvclive import Live
+        except ImportError:  # a bare GPU machine running the benchmarks: train, without curves, and say so
+            print(f"dvclive is not installed: no training curves in {folder} (pip install dvclive)")
+            self.steps = self.epochs = None
+            return
         logging.getLogger("dvclive").setLevel(logging.WARNING)  # it announces the experiment it logs to, per log
         kw = {"resume": resume, "report": None, "save_dvc_exp": False, "dvcyaml": None}
         self.steps = Live(str(Path(folder) / "step"), **kw)
         self.epochs = Live(str(Path(folder) / "epoch"), **kw)
-        self.prefix = ""
 
     def begin(self, name: str) -> None:
         self.prefix = f"{name}/"
-        self.steps.step = 0
+        if self.steps is not None:
+            self.steps.step = 0
 
     def step(self, values: Mapping[str, float]) -> None:
+        if self.steps is None:
+            return
         for name, value in values.items():
             self.steps.log_metric(self.prefix + name, float(value), plot=True)
         self.steps.next_step()
 
     def epoch(self, epoch: int, values: Mapping[str, float]) -> None:
         """``epoch`` counts from 1; it is the x value of the epoch curves."""
+        if self.epochs is None:
+            return
         self.epochs.step = epoch
         for name, value in values.items():
             self.epochs.log_metric(self.prefix + name, float(value), plot=True)
         self.epochs.make_summary()
 
     def close(self) -> None:
-        self.steps.end()
-        self.epochs.end()
+        if self.steps is not None:
+            self.steps.end()
+            self.epochs.end()
