@@ -94,3 +94,10 @@ def test_table1_puts_paper_values_beside_the_kit(tmp_path):
     assert table.set_index("Method").loc["Blur 9x9"].Paper == "0.0102"
     md, tex = write_table(table, tmp_path / "t1", "Table 1")
     assert "| Ours" in md.read_text() and "0.7145" in md.read_text() and "\\begin{table}" in tex.read_text()
+
+
+def test_the_configs_recognizer_names_are_the_recognizers():
+    from ganonlib.config import RECOGNIZER_NAMES
+    from ganonlib.metrics.identity import RECOGNIZERS
+
+    assert set(RECOGNIZER_NAMES) == set(RECOGNIZERS)
