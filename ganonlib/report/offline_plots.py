@@ -22,13 +22,13 @@ PAGE = """<!DOCTYPE html>
     <title>DVC plots</title>
     {inline_scripts}
     <style>
-        body {{ font-family: sans-serif; }}
-        table {{ border-spacing: 15px; }}
-        img {{ max-width: 640px; }}
+        body { font-family: sans-serif; }
+        table { border-spacing: 15px; }
+        img { max-width: 640px; }
     </style>
 </head>
 <body>
-    {{plot_divs}}
+    {plot_divs}
 </body>
 </html>
 """
@@ -44,8 +44,9 @@ def offline_template() -> str:
 
     folder = Path(altair_viewer.__file__).parent / "scripts"
     scripts = "\n".join(_inline(folder / name) for name in SCRIPTS)
-    return PAGE.replace("{inline_scripts}", scripts).replace("{{plot_divs}}", "{plot_divs}").replace(
-        "{{ ", "{ ").replace(" }}", " }")
+    # DVC fills {refresh_tag} and {plot_divs} with str.replace, so the braces in the page and the scripts stay as
+    # they are
+    return PAGE.replace("{inline_scripts}", scripts)
 
 
 def main() -> None:
