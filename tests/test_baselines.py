@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from ganonlib.anonymize.baselines import gaussian_blur, pixelate
-from ganonlib.anonymize.datasets import apply_baseline, import_external
+from ganonlib.anonymize.baselines import apply_baseline
+from ganonlib.anonymize.external import import_external
 
 
 def test_pixelate_constant_image_stays_constant():

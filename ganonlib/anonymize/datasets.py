@@ -7,13 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganonlib.anonymize.baselines import apply_baseline
 from ganonlib.anonymize.comparison import compare_with
-from ganonlib.anonymize.external import EXTERNAL_METHODS, import_external
-from ganonlib.anonymize.method_outputs import finish_method, output_row, pair_index
 
-__all__ = ["EXTERNAL_METHODS", "anonymize_dataset", "apply_baseline", "finish_method", "import_external", "output_row",
-           "pair_index"]
+__all__ = ["anonymize_dataset"]
 
 
 def anonymize_dataset(method: str, processed_dir: str | Path, out_dir: str | Path, *,
