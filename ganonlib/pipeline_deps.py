@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["module_file", "notebook_imports", "notebook_modules", "source_imports"]
+__all__ = ["module_file", "notebook_imports", "notebook_modules", "runs_code", "source_imports"]
 
 PACKAGE = "ganonlib"
 
@@ -52,13 +52,20 @@ def _code_cells(notebook: Path) -> str:
     return "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
 
 
+def runs_code(path: Path) -> bool:
+    """False for a file that holds only its docstring (a package's ``__init__.py`` that names it): importing it
+    changes no result, so it is no dependency; once it holds code, it becomes one."""
+    body = ast.parse(path.read_text()).body
+    return not (len(body) <= 1 and all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body))
+
+
 def notebook_imports(notebook: str | Path, root: str | Path = ".") -> set[str]:
     return source_imports(_code_cells(Path(notebook)), Path(root))
 
 
 def notebook_modules(notebook: str | Path, root: str | Path = ".") -> list[str]:
     """Every ganonlib file the notebook may run, as sorted paths relative to ``root``; each imported module's parent
-    packages (their ``__init__.py``) included, since Python runs them first."""
+    packages (their ``__init__.py``) included, since Python runs them first, unless they hold only a docstring."""
     root = Path(root)
     todo, seen = list(notebook_imports(notebook, root)), set()
     while todo:
@@ -74,7 +81,8 @@ def notebook_modules(notebook: str | Path, root: str | Path = ".") -> list[str]:
             seen.add(prefix)
             current = f"{prefix}.__init__" if path.name == "__init__.py" else prefix
             todo.extend(source_imports(path.read_text(), root, current))
-    return sorted(str(module_file(name, root).relative_to(root)) for name in seen)  # type: ignore[union-attr]
+    files = (module_file(name, root) for name in seen)
+    return sorted(str(path.relative_to(root)) for path in files if path is not None and runs_code(path))
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ganonlib.pipeline_deps import notebook_modules, source_imports
+from ganonlib.pipeline_deps import notebook_modules, runs_code, source_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,6 +54,20 @@ def test_touching_a_module_changes_exactly_the_stages_that_import_it(stages):
     assert "eval_identity" in importers["ganonlib/faces/landmarks.py"]  # the NME mesher
     assert "paper_report" in importers["ganonlib/metrics/method_images.py"]
     assert not any(n.startswith("anonymize") for n in importers["ganonlib/train/gan.py"])
+
+
+def test_a_docstring_only_package_file_is_no_dependency_until_it_holds_code(tmp_path):
+    package = tmp_path / "ganonlib" / "faces"
+    package.mkdir(parents=True)
+    (tmp_path / "ganonlib" / "__init__.py").write_text('"""The package."""\n')
+    (package / "__init__.py").write_text('"""Faces."""\n')
+    (package / "crop.py").write_text("MARGIN = 0.2\n")
+    notebook = tmp_path / "nb.ipynb"
+    notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["from ganonlib.faces.crop import MARGIN"]}]}))
+    assert notebook_modules(notebook, tmp_path) == ["ganonlib/faces/crop.py"]
+    assert not runs_code(package / "__init__.py")
+    (package / "__init__.py").write_text('"""Faces."""\nfrom ganonlib.faces.crop import MARGIN\n')
+    assert notebook_modules(notebook, tmp_path) == ["ganonlib/faces/__init__.py", "ganonlib/faces/crop.py"]
 
 
 def _parameters(notebook: Path) -> dict[str, str]:
