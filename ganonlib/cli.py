@@ -15,7 +15,8 @@ from ganonlib.weights import MissingWeightsError
 
 __all__ = ["main"]
 
-_ANON_SKIP = ("image_size", "segmentation", "unet_weights", "n_jobs")  # fixed by the generator or unused there
+# fixed by the generator file (its size and landmark style) or unused at inference
+_ANON_SKIP = ("image_size", "landmarks_style", "segmentation", "unet_weights", "n_jobs")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +72,8 @@ def _anonymize(args: argparse.Namespace) -> int:
                                     if f.name not in _ANON_SKIP})
     check_paths(Path(args.input), Path(args.output))  # refused before the generator loads; walked once, later
     anonymizer = Anonymizer(cfg, detection, follow_generator_size=True)
+    if anonymizer.caveat:
+        print(f"ganon: note: {cfg.weights}: {anonymizer.caveat}", file=sys.stderr)
     s = anonymize_files(args.input, args.output, anonymizer)
     print(f"{s['files']} files: {s['faces_found']} faces found, {s['faces_anonymized']} re-synthesized, "
           f"{s['faces_covered']} covered by the fallback ({s['fallback']}), {s['faces_left_unchanged']} left "
@@ -102,8 +105,26 @@ def _train(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from ganonlib.anonymize.convert import convert_lightning_checkpoint
 
-    digest = convert_lightning_checkpoint(args.checkpoint, args.output, args.image_size, args.sha256)
+    digest = convert_lightning_checkpoint(args.checkpoint, args.output, args.image_size, args.sha256,
+                                          args.landmarks_style)
     print(f"{args.output} written (sha256 {digest})")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ganonlib.anonymize.convert import convert_lightning_checkpoint
+    from ganonlib.published import PUBLISHED, download
+
+    published = PUBLISHED[args.name]
+    folder = Path(args.dir)
+    checkpoint = download(args.url or published.url, folder / published.filename, published.size, published.sha256,
+                          allow_mismatch=args.allow_mismatch)
+    generator = folder / f"{published.name}.pt"
+    digest = convert_lightning_checkpoint(checkpoint, generator)
+    print(f"{checkpoint} verified; {generator} written (sha256 {digest}). Use it with "
+          f"`ganon anonymize IN OUT --weights {generator}`")
     return 0
 
 
@@ -158,9 +179,31 @@ def build_parser() -> argparse.ArgumentParser:
     conv = sub.add_parser("convert-checkpoint", help="convert the authors' Lightning .ckpt to the kit's format")
     conv.add_argument("checkpoint", help="GANonymization Lightning checkpoint holding generator.* tensors")
     conv.add_argument("output", nargs="?", default="models/gan/generator.pt")
-    conv.add_argument("--image-size", type=int, default=512, help="size the model was trained at (default: 512)")
+    conv.add_argument("--image-size", type=int, default=None,
+                      help="size the model was trained at (default: the checkpoint's img_size, else 512)")
+    conv.add_argument("--landmarks-style", choices=("cross", "point"), default=None,
+                      help="how its landmark inputs were drawn (default: the checkpoint's, else cross)")
     conv.add_argument("--sha256", default=None, help="expected sha256 of the .ckpt, checked before reading it")
     conv.set_defaults(run=_convert)
+
+    from ganonlib.published import PUBLISHED
+
+    weights = sub.add_parser("weights", help="the authors' published checkpoints")
+    weights_sub = weights.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    listed = "\n".join(f"  {p.name:12} {p.about}\n  {'':12} {p.url}" for p in PUBLISHED.values())
+    fetch = weights_sub.add_parser(
+        "fetch", help="download one (only when asked), verify it, convert it to the kit's format",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"Download one of the authors' checkpoints:\n{listed}\nA cut transfer resumes where it "
+                    f"stopped; size and sha256 are checked where published;\nthe checkpoint is converted to "
+                    f"DIR/<name>.pt with its .sha256 sidecar (read as data: no pickled code runs).")
+    fetch.add_argument("name", choices=tuple(PUBLISHED), help="which checkpoint")
+    fetch.add_argument("--dir", default="models/published", help="where the .ckpt and the converted .pt go "
+                                                                  "(default: models/published)")
+    fetch.add_argument("--url", default=None, help="another address of the same file (a mirror)")
+    fetch.add_argument("--allow-mismatch", action="store_true",
+                       help="keep and convert a file whose size or sha256 is not the published one")
+    fetch.set_defaults(run=_fetch)
 
     sample = sub.add_parser("sample", help="build the bundled sample dataset")
     sample.add_argument("output", nargs="?", default="data/sample")

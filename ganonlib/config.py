@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 __all__ = ["AnonymizeConfig", "AnonymizeParams", "ClassifierConfig", "ClassifierEvalConfig", "ConfigError",
-           "DatasetConfig", "FALLBACKS", "GanTrainConfig", "IdentityEvalConfig", "NO_FACE_POLICIES", "Params",
+           "BLENDS", "DatasetConfig", "FALLBACKS", "GanTrainConfig", "IdentityEvalConfig", "NO_FACE_POLICIES", "Params",
            "PreprocessConfig", "SampleConfig", "from_section", "load_params", "params_section", "setting",
            "use_project_root"]
 
@@ -26,6 +26,7 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 NO_FACE_POLICIES = ("average", "skip", "blur")  # a photo in which no face is found
 FALLBACKS = ("blur", "fill", "none")  # a face found but not re-synthesized
+BLENDS = ("feather", "poisson")  # how a new face is pasted back into its photo (ganonlib.anonymize.paste)
 DATASET_KINDS = ("sample", "celeba", "wider", "affectnet", "ckplus", "faces", "folder")  # ganonlib.data.datasets
 RECOGNIZER_NAMES = ("Dlib", "Facenet512")  # ganonlib.metrics.identity
 
@@ -233,6 +234,10 @@ class AnonymizeConfig:
                             "(none leaves it visible)", choices=FALLBACKS)
     paste_back: bool = setting(False, "also write the whole photo with every face replaced (photos/<name>.png)")
     feather: float = setting(0.04, "blend edge, fraction of the face size", check=_between(0.0, 0.5))
+    blend: str = setting("feather", "paste-back: feather (a soft-edged mask) | poisson (cv2.seamlessClone inside the "
+                         "same mask)", choices=BLENDS)
+    match_colour: bool = setting(False, "paste-back: shift the new face's colour (mean and spread in Lab) to the "
+                                 "skin it replaces")
     compile: bool = setting(False, "torch.compile the generator: ~20 % faster on a CPU after ~45 s of compiling")
     strict: bool = setting(False, "exit 3 (a stage: fail) when any face got the fallback or any file failed")
     workers: int = setting(1, "face extraction processes (a native crash in one costs one file)",

@@ -68,3 +68,46 @@ def pairs(tmp_path_factory) -> Path:
                      "source": "", "face": 0, "subject": "", "label": "", "attributes": ""})
     pd.DataFrame(rows).to_csv(root / "index.csv", index=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def lightning_checkpoint(tmp_path_factory) -> Path:
+    """A checkpoint written by pytorch_lightning's own ``Trainer.save_checkpoint`` from a LightningModule shaped like
+    the authors' ``Pix2Pix``: ``generator`` and ``discriminator`` attributes, ``save_hyperparameters()`` of the
+    original's arguments (trained at ``img_size`` 256) kept as Lightning's ``AttributeDict``, two Adam optimizers,
+    loop and callback state, after one (empty) training step."""
+    import pytorch_lightning as pl
+    import torch
+
+    from ganonlib.models.networks import define_D, define_G
+
+    class Pix2Pix(pl.LightningModule):
+        def __init__(self, data_dir: str, models_dir: str, output_dir: str, n_epochs: int, dataset_name: str,
+                     batch_size: int, lr: float, b1: float, b2: float, n_cpu: int, img_size: int, device: int):
+            super().__init__()
+            self.save_hyperparameters()
+            self.automatic_optimization = False
+            self.generator, self.discriminator = define_G(), define_D()
+
+        def training_step(self, batch, batch_idx):
+            return None
+
+        def on_save_checkpoint(self, checkpoint: dict) -> None:
+            # Lightning of the authors' time (2.0) stored the hyper-parameters as its AttributeDict, a class a
+            # tensors-only load refuses; today's writes a plain dict. Keep the harder case.
+            checkpoint["hyper_parameters"] = self.hparams
+
+        def configure_optimizers(self):
+            return [torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr),
+                    torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr)], []
+
+    torch.manual_seed(0)
+    model = Pix2Pix("data", "models", "output", 25, "celeba", 32, 2e-4, 0.5, 0.999, 8, 256, 0)
+    root = tmp_path_factory.mktemp("lightning")
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=1, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         default_root_dir=str(root))
+    trainer.fit(model, torch.utils.data.DataLoader(torch.zeros(1, 1)))
+    path = root / "publication.ckpt"
+    trainer.save_checkpoint(path)
+    return path

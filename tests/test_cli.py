@@ -3,6 +3,8 @@ import json
 from PIL import Image
 
 from ganonlib.cli import main
+from ganonlib.data.sample import load_photo
+from ganonlib.io import atomic_write_image
 
 
 def test_preprocess_command_on_a_folder(tmp_path, astronaut, capsys):
@@ -50,6 +52,13 @@ def test_train_command_writes_a_generator_and_refuses_a_missing_folder(pairs, tm
     assert code == 0
     assert (tmp_path / "gan" / "generator.pt").is_file() and (tmp_path / "gan" / "losses.csv").is_file()
     assert "1 epochs on 3 pairs (1 process(es), cpu)" in capsys.readouterr().out
+    # a generator of 3 pairs says, once, what it is and where real weights come from
+    photo = tmp_path / "in" / "astronaut.png"
+    atomic_write_image(photo, load_photo("astronaut"))
+    assert main(["anonymize", str(photo), str(tmp_path / "out"), "--weights", str(tmp_path / "gan" / "generator.pt"),
+                 "--device", "cpu", "--second-detector", "none"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ganon: note:")]
+    assert len(notes) == 1 and "trained on 3 pairs" in notes[0] and "ganon weights fetch publication" in notes[0]
     code = main(["train", str(tmp_path / "nothing"), str(tmp_path / "gan2"), "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 2 and "nothing" in err and "Traceback" not in err

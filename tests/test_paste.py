@@ -1,6 +1,15 @@
+import cv2
 import numpy as np
+import pandas as pd
+import pytest
 
-from ganonlib.anonymize.paste import face_mask, paste_back
+from conftest import shared_data
+from ganonlib.anonymize.cover import cover_box, grown_box
+from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+from ganonlib.anonymize.paste import crop_support, face_mask, match_colour, paste_back
+from ganonlib.data.sample import PHOTOS, load_photo
+from ganonlib.io import atomic_write_image, iter_images, read_image
+from ganonlib.metrics.seams import seam_report
 from ganonlib.faces.align import align_face
 from ganonlib.faces.detect import Detection
 
@@ -34,3 +43,86 @@ def test_mask_from_mesh_is_soft_and_inside_the_face():
     mask = face_mask(points, aligned, feather=0.04)
     assert mask.dtype == np.float32 and mask[64, 64] > 0.99 and mask[2, 2] == 0.0
     assert 0.05 < mask[64, 64 + int(0.3 * 128) - 4] < 0.95  # soft edge near the hull border
+
+
+def test_seam_report_tells_a_hard_paste_from_a_feathered_one():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 60, (120, 160, 3), dtype=np.uint8)
+    face = np.full_like(photo, 200)
+    hard = np.zeros((120, 160), np.float32)
+    hard[30:90, 40:120] = 1.0
+    soft = cv2.GaussianBlur(cv2.erode(hard, np.ones((13, 13), np.uint8)), (0, 0), 6.0)
+    mix = lambda a: np.rint(photo * (1 - a[..., None]) + face * a[..., None]).astype(np.uint8)  # noqa: E731
+    assert seam_report(mix(hard), photo).share > 0.95
+    assert seam_report(mix(soft), photo).share < 0.01
+    # pixels that match the original by chance inside the new face are no edge, unless asked for literally
+    speckled = mix(hard)
+    speckled[60, 80] = photo[60, 80]
+    assert seam_report(speckled, photo).rim_pixels == seam_report(mix(hard), photo).rim_pixels
+    assert seam_report(speckled, photo, min_area=1).rim_pixels > seam_report(mix(hard), photo).rim_pixels
+
+
+def test_mask_fades_out_before_the_crop_ends():
+    """A face taller than its detection box: the hull reaches past the aligned crop's top and the photo's border."""
+    photo = np.zeros((200, 200, 3), np.uint8)
+    det = Detection(box=(60.0, 4.0, 140.0, 124.0), score=0.9, right_eye=(85.0, 50.0), left_eye=(115.0, 50.0))
+    aligned = align_face(photo, det, image_size=128)
+    t = np.linspace(0, 2 * np.pi, 478, endpoint=False)
+    points = np.stack([0.5 + 0.45 * np.cos(t), 0.45 + 0.6 * np.sin(t), np.zeros_like(t)], 1)  # beyond the crop
+    mask = face_mask(points, aligned, feather=0.04, photo_shape=photo.shape)
+    support = crop_support(aligned, photo.shape)
+    assert mask[64, 64] > 0.99
+    edge = support & ~cv2.erode(support.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert mask[edge].max() < 0.02  # no step where the crop (or the photo) ends
+    assert mask[~support].max() == 0.0
+
+
+def test_a_covered_face_is_covered_whole_and_fades_outside_its_box():
+    rng = np.random.default_rng(1)
+    photo = rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    box = (70.0, 60.0, 130.0, 140.0)
+    out = cover_box(photo, box, "fill")
+    x0, y0, x1, y1 = grown_box(box, photo.shape)
+    assert out[y0:y1, x0:x1].max() == 0  # fail closed: every pixel of the grown box is covered
+    assert np.array_equal(out[:20], photo[:20])  # far away: untouched
+    assert seam_report(out, photo).share < 0.01  # and no hard edge around it
+
+
+def test_blend_modes_and_colour_match_paste_the_face_in_place():
+    photo = np.full((200, 200, 3), (180, 140, 120), np.uint8)
+    det = Detection(box=(60.0, 50.0, 140.0, 150.0), score=0.9, right_eye=(85.0, 90.0), left_eye=(115.0, 90.0))
+    aligned = align_face(photo, det, image_size=128)
+    face = np.full((128, 128, 3), (90, 90, 200), np.uint8)
+    face[::8] = 20  # poisson keeps the face's gradients and takes its colour from the surroundings: give it some
+    mask = face_mask(None, aligned, feather=0.04, photo_shape=photo.shape)
+    for blend in ("feather", "poisson"):
+        out = paste_back(photo, face, aligned, mask, blend=blend)
+        assert np.array_equal(out[:10], photo[:10]) and not np.array_equal(out[100, 100], photo[100, 100]), blend
+    matched = match_colour(face, aligned.image, mask)
+    assert np.abs(matched[65, 65].astype(int) - aligned.image[65, 65].astype(int)).max() <= 40
+    assert np.abs(matched.astype(int).mean() - aligned.image[mask > 0.5].mean()) < 3
+    with pytest.raises(ValueError, match="blend"):
+        paste_back(photo, face, aligned, mask, blend="alpha")
+
+
+def _seam_share_of_anonymized(photos, out_dir, generator_file) -> tuple[float, int]:
+    cfg = AnonymizeConfig(weights=str(generator_file), paste_back=True, second_detector="none", device="cpu")
+    anonymize_files(photos, out_dir, Anonymizer(cfg), progress=False)
+    manifest = pd.read_csv(out_dir / "manifest.csv", keep_default_na=False)
+    written = manifest[manifest.outputs.str.startswith("photos/")]
+    reports = [seam_report(read_image(out_dir / r.outputs), read_image(r.source)) for r in written.itertuples()]
+    rim = sum(r.rim_pixels for r in reports)
+    return sum(r.sharp_pixels for r in reports) / max(rim, 1), len(reports)
+
+
+def test_pasted_faces_leave_no_seam_on_real_photos(tmp_path, generator_file):
+    photos = sorted(iter_images(shared_data("celeba_sample") / "img_align_celeba"))[:10]
+    share, written = _seam_share_of_anonymized(photos, tmp_path / "out", generator_file)
+    assert written == len(photos) and share <= 0.01
+
+
+def test_pasted_faces_leave_no_seam_on_the_bundled_photos(tmp_path, generator_file):
+    for name in PHOTOS:
+        atomic_write_image(tmp_path / "in" / f"{name}.png", load_photo(name))
+    share, written = _seam_share_of_anonymized(tmp_path / "in", tmp_path / "out", generator_file)
+    assert written == len(PHOTOS) and share <= 0.01

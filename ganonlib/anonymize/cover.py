@@ -11,9 +11,10 @@ import numpy as np
 
 from ganonlib.config import FALLBACKS
 
-__all__ = ["COVER_MARGIN", "FALLBACKS", "changed_share", "cover_box", "cover_region", "grown_box"]
+__all__ = ["COVER_FADE", "COVER_MARGIN", "FALLBACKS", "changed_share", "cover_box", "cover_region", "grown_box"]
 
 COVER_MARGIN = 0.25  # of the box size on each side: detectors' boxes stop at the brows and leave out the hairline
+COVER_FADE = 0.25  # of the box's larger side: the soft band around a covered box, outside it
 _BLUR_CELLS = 6  # a covered face keeps no more detail than a 6 x 6 grid of colours, then blurred
 
 
@@ -42,12 +43,26 @@ def cover_region(region: np.ndarray, kind: str) -> np.ndarray:
 
 
 def cover_box(image: np.ndarray, box: tuple[float, float, float, float], kind: str,
-              margin: float = COVER_MARGIN) -> np.ndarray:
-    """A copy of ``image`` (H, W, 3) with the face ``box`` (grown by ``margin``) covered by ``kind``."""
+              margin: float = COVER_MARGIN, fade: float = COVER_FADE) -> np.ndarray:
+    """A copy of ``image`` (H, W, 3) with the face ``box`` (grown by ``margin``) covered by ``kind``: entirely inside
+    the grown box, fading out over ``fade`` of the box's larger side beyond it (no hard edge left in the photo)."""
     x0, y0, x1, y1 = grown_box(box, image.shape, margin)
+    if x1 <= x0 or y1 <= y0:
+        return image.copy()
+    band = int(np.ceil(fade * max(box[2] - box[0], box[3] - box[1]))) if fade > 0 else 0
+    height, width = image.shape[:2]
+    ox0, oy0, ox1, oy1 = max(0, x0 - band), max(0, y0 - band), min(width, x1 + band), min(height, y1 + band)
+    region = image[oy0:oy1, ox0:ox1]
+    covered = cover_region(region, kind).astype(np.float32)
+    # distance (px) outside the grown box along each axis, then a smoothstep from 1 at the box to 0 at the band's end
+    ys, xs = np.mgrid[oy0:oy1, ox0:ox1]
+    dx = np.maximum(np.maximum(x0 - xs, xs - (x1 - 1)), 0)
+    dy = np.maximum(np.maximum(y0 - ys, ys - (y1 - 1)), 0)
+    outside = np.hypot(dx, dy)
+    t = np.clip(1.0 - outside / max(band, 1), 0.0, 1.0) if band else (outside == 0).astype(np.float64)
+    alpha = (t * t * (3.0 - 2.0 * t)).astype(np.float32)[..., None]
     out = image.copy()
-    if x1 > x0 and y1 > y0:
-        out[y0:y1, x0:x1] = cover_region(image[y0:y1, x0:x1], kind)
+    out[oy0:oy1, ox0:ox1] = np.clip(np.rint(region * (1.0 - alpha) + covered * alpha), 0, 255).astype(np.uint8)
     return out
 
 

@@ -44,23 +44,29 @@ class Anonymizer:
 
     def __init__(self, cfg: AnonymizeConfig, preprocess: PreprocessConfig | None = None,
                  follow_generator_size: bool = False) -> None:
-        """``preprocess`` sets detection and alignment; its image size must be the generator's, or is taken from the
-        generator with ``follow_generator_size``."""
+        """``preprocess`` sets detection and alignment; its image size and landmark style must be the generator's,
+        or are taken from the generator file with ``follow_generator_size``."""
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
-        self.generator, self.image_size = load_generator(cfg.weights, self.device)
+        self.generator, trained = load_generator(cfg.weights, self.device)
+        self.image_size, self.landmarks_style = trained.image_size, trained.landmarks_style
+        self.caveat = trained.caveat()
         # NHWC is what oneDNN and cuDNN run fastest; on a CPU it is worth ~25 % at batch 1
         self.generator = self.generator.to(memory_format=torch.channels_last)
         self._forward = torch.compile(self.generator) if cfg.compile else self.generator
         self.dtype = _resolve_precision(cfg.precision, self.device)
         self.weights_sha256 = file_sha256(cfg.weights)
         # anonymizing caps nothing by default: every face found is re-synthesized or covered
-        preprocess = preprocess or PreprocessConfig(image_size=self.image_size, max_faces=0)
+        preprocess = preprocess or PreprocessConfig(image_size=self.image_size, max_faces=0,
+                                                    landmarks_style=self.landmarks_style)
         if follow_generator_size:
-            preprocess = replace(preprocess, image_size=self.image_size)
+            preprocess = replace(preprocess, image_size=self.image_size, landmarks_style=self.landmarks_style)
         if preprocess.image_size != self.image_size:
             raise ValueError(f"the generator was trained at {self.image_size} px but faces are aligned at "
                              f"{preprocess.image_size} px: train and infer at the same size")
+        if preprocess.landmarks_style != self.landmarks_style:
+            raise ValueError(f"the generator was trained on landmarks drawn as {self.landmarks_style!r} but these are "
+                             f"drawn as {preprocess.landmarks_style!r}: train and infer with the same style")
         self.preprocess = replace(preprocess, segmentation="none")  # inference needs the landmarks only
         self.pools: dict = {}  # extraction worker pools of anonymize_files, by task, kept between calls
         if self.preprocess.detector == "retinaface":  # its weights are checked now, not in every worker later

@@ -255,7 +255,8 @@ def _compose(anonymizer: Any, photo: Photo, generated: dict[int, np.ndarray], fa
         why = _why_not(anonymizer, face, failure)
         new = generated.get(face.index)
         if not why and cfg.paste_back:
-            candidate = paste_back(result, new, face.aligned, face_mask(face.points, face.aligned, cfg.feather))
+            mask = face_mask(face.points, face.aligned, cfg.feather, result.shape)
+            candidate = paste_back(result, new, face.aligned, mask, blend=cfg.blend, colour=cfg.match_colour)
             if changed_share(result, candidate, box) < _MIN_CHANGED:
                 why = "unchanged: the new face changed too little of the detected face"
             else:

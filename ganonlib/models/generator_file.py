@@ -1,7 +1,11 @@
-"""The kit's generator file: ``{"generator": state_dict, "image_size": int}`` plus a ``.sha256`` sidecar. Written
-by the trainer and the checkpoint converter, read by the anonymizer; neither side imports the other."""
+"""The kit's generator file: ``{"generator": state_dict, "image_size": int, "landmarks_style": str, "trained_on":
+{"data", "pairs", "epochs"}}`` plus a ``.sha256`` sidecar. Written by the trainer and the checkpoint converter, read by the anonymizer; neither side imports
+the other. The image size and the landmark style are what the generator was trained on: the anonymizer draws its
+input the same way (files without a style are from before it was recorded: ``cross``, what the published model saw).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -10,7 +14,30 @@ from ganonlib.io import atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.weights import WeightsError, require_weights, verify_sha256
 
-__all__ = ["load_checkpoint", "load_generator", "save_generator"]
+__all__ = ["FEW_PAIRS", "GeneratorSettings", "load_checkpoint", "load_generator", "save_generator"]
+
+LANDMARK_STYLES = ("cross", "point")  # ganonlib.faces.landmarks.render_landmarks
+
+
+# a generator trained on fewer pairs than this has seen too few people to paint realistic faces
+FEW_PAIRS = 5_000
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    image_size: int
+    landmarks_style: str = "cross"
+    trained_on: dict | None = None  # {"data", "pairs", "epochs"} where the file records it
+
+    def caveat(self) -> str:
+        """One line for a generator that cannot paint realistic faces (trained on a handful of pairs), else ''."""
+        pairs = (self.trained_on or {}).get("pairs")
+        if pairs is None or pairs >= FEW_PAIRS:
+            return ""
+        return (f"this generator was trained on {pairs} pairs ({self.trained_on.get('data', '?')}, "
+                f"{self.trained_on.get('epochs', '?')} epochs): it paints a blur of those few faces, not realistic "
+                f"ones. For real faces: `ganon weights fetch publication` and --weights "
+                f"models/published/publication.pt, or `ganon train` on a real dataset")
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -18,10 +45,16 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
-def save_generator(weights: dict[str, torch.Tensor], image_size: int, path: str | Path) -> str:
+def save_generator(weights: dict[str, torch.Tensor], image_size: int, path: str | Path,
+                   landmarks_style: str = "cross", trained_on: dict | None = None) -> str:
     """Write the generator file and its sidecar atomically; return the file's sha256."""
+    if landmarks_style not in LANDMARK_STYLES:
+        raise ValueError(f"landmarks_style: choose one of {', '.join(LANDMARK_STYLES)} (got {landmarks_style!r})")
     path = Path(path)
-    atomic_write_torch(path, {"generator": weights, "image_size": int(image_size)})
+    record = {"generator": weights, "image_size": int(image_size), "landmarks_style": landmarks_style}
+    if trained_on is not None:
+        record["trained_on"] = dict(trained_on)
+    atomic_write_torch(path, record)
     digest = file_sha256(path)
     atomic_write_text(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n")
     return digest
@@ -31,7 +64,7 @@ def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
-def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorUNet, int]:
+def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorUNet, GeneratorSettings]:
     """The generator file, verified by its ``.sha256`` sidecar when present, loaded with ``weights_only=True`` onto
     any device. A file that is not a whole, finite generator of the kit's shape is one :class:`WeightsError` saying
     what is wrong with it."""
@@ -61,4 +94,9 @@ def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorUNe
         raise WeightsError(f"{path}: its weights do not fit the kit's generator ({_first_line(err)})") from None
     if not all(torch.isfinite(t).all() for t in generator.state_dict().values() if t.is_floating_point()):
         raise WeightsError(f"{path} holds NaN or infinite weights: the training diverged; use an earlier checkpoint")
-    return generator.to(device).eval(), int(state["image_size"])
+    style = state.get("landmarks_style", "cross")
+    if style not in LANDMARK_STYLES:
+        raise WeightsError(f"{path}: unknown landmarks_style {style!r} (expected one of {', '.join(LANDMARK_STYLES)})")
+    trained_on = state.get("trained_on")
+    return generator.to(device).eval(), GeneratorSettings(int(state["image_size"]), style,
+                                                          trained_on if isinstance(trained_on, dict) else None)

@@ -323,7 +323,9 @@ def train_gan(cfg: GanTrainConfig) -> dict:
         if last:  # the budget ran out: stop after the checkpoint it triggered, not one clock read later
             break
     if run.rank == 0:
-        save_generator(run.g.state_dict(), run.size, out / GENERATOR)
+        epochs = history[-1]["epoch"] if history else run.start_epoch
+        save_generator(run.g.state_dict(), run.size, out / GENERATOR, run.style,
+                       {"data": cfg.data_dir, "pairs": len(run.train), "epochs": int(epochs)})
         run.log.close()
     if run.distributed:
         dist.destroy_process_group()
