@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The GPU checks, in one go on a CUDA machine with PyTorch (ganonlib need not be installed, mediapipe need not be
 # there): training throughput at 512², batch 32, and the training phase of the real-data check on faces prepared
-# beforehand (python benchmarks/realdata_gan.py --phase prepare, on any machine with the kit installed).
+# beforehand (python benchmarks/realdata_quality.py --phase prepare, on any machine with the kit installed).
 # Figures and the held-out outputs go to $OUT (default reports/gpu); finish with
-#   tar xzf $OUT/realdata.tgz && python benchmarks/realdata_gan.py --phase evaluate
+#   tar xzf $OUT/realdata.tgz && python benchmarks/realdata_quality.py --phase evaluate
+# which writes benchmarks/results/realdata_quality.{json,md}.
 # Each part has its own time limit, so that one that hangs leaves the other's figures.
 set -u
 OUT=${OUT:-reports/gpu}
@@ -14,14 +15,16 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 $PY -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__)"
 timeout "${THROUGHPUT_S:-280}" $PY benchmarks/train_throughput.py --size 512 --batch 32 --eager 2>&1 \
     | tee "$OUT/throughput.log"
-if [ -f reports/realdata_gan/processed/index.csv ]; then
-    timeout "${REALDATA_S:-280}" $PY benchmarks/realdata_gan.py --phase train --budget "${BUDGET:-200}" \
+RQ=reports/realdata_quality
+if [ -f $RQ/processed/index.csv ] && [ -f $RQ/naive/index.csv ]; then
+    # two generators (the kit's and the naive pix2pix) of BUDGET seconds each, then their held-out faces
+    timeout "${REALDATA_S:-520}" $PY benchmarks/realdata_quality.py --phase train --budget "${BUDGET:-200}" \
         > "$OUT/realdata.log" 2>&1
     tail -c 2000 "$OUT/realdata.log" | tr '\r' '\n' | tail -n 5
-    tar czf "$OUT/realdata.tgz" reports/realdata_gan/ours reports/realdata_gan/train.json \
-        reports/realdata_gan/gan/losses.csv reports/realdata_gan/gan/samples
+    tar czf "$OUT/realdata.tgz" $RQ/anonymized $RQ/anonymized_naive $RQ/train.json \
+        $RQ/gan_ours/losses.csv $RQ/gan_naive/losses.csv $RQ/gan_ours/samples
 else
-    echo "reports/realdata_gan/processed is missing: run benchmarks/realdata_gan.py --phase prepare first"
+    echo "$RQ/processed is missing: run benchmarks/realdata_quality.py --phase prepare first"
 fi
 if [ -n "${ALSO_MODE:-}" ] && [ "${SECONDS}" -lt "${STOP_AT:-420}" ]; then
     timeout $(( ${STOP_AT:-420} + 150 - SECONDS )) $PY benchmarks/train_throughput.py --size 512 --batch 32 \

@@ -1,6 +1,7 @@
 """How visible the pasted-back faces' edges are, per blend mode: prints one JSON line.
 
     python benchmarks/paste_seams.py [--source ../shared/data/celeba_sample/img_align_celeba] [--photos 60]
+    python benchmarks/paste_seams.py --figure docs/paste_back_astronaut.jpg   # the README's before/after
 
 Anonymizes the photos with ``paste_back`` once per blend mode (same faces, same generator) and measures every
 written photo against its input (:mod:`ganonlib.metrics.seams`): the share of the changed region's rim (changed
@@ -13,6 +14,7 @@ generator (models/gan/generator.pt).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -44,15 +46,44 @@ def measure(photos: list[Path], out_dir: Path, cfg: AnonymizeConfig) -> dict:
             "sharp_share_with_islands": share(1)}
 
 
+def before_after(path: Path, weights: str, tmp: Path) -> None:
+    """The bundled public-domain astronaut portrait (NASA), around its face: as it came in | pasted back."""
+    from PIL import Image
+
+    from ganonlib.data.sample import load_photo
+    from ganonlib.io import atomic_write_bytes, atomic_write_image
+
+    photo = tmp / "astronaut.png"
+    atomic_write_image(photo, load_photo("astronaut"))
+    anonymize_files([photo], tmp / "figure", Anonymizer(AnonymizeConfig(weights=weights, paste_back=True)),
+                    progress=False)
+    manifest = pd.read_csv(tmp / "figure" / "manifest.csv", keep_default_na=False)
+    x0, y0, x1, y1 = (float(v) for v in manifest[manifest.face == 0].box.iloc[0].split())
+    grow = 0.6 * max(x1 - x0, y1 - y0)
+    box = (int(max(0, x0 - grow)), int(max(0, y0 - grow)), int(x1 + grow), int(y1 + grow))
+    pair = [Image.fromarray(read_image(p)).crop(box) for p in (photo, tmp / "figure" / "photos" / "astronaut.png.png")]
+    sheet = Image.new("RGB", (pair[0].width * 2 + 8, pair[0].height), "white")
+    sheet.paste(pair[0], (0, 0))
+    sheet.paste(pair[1], (pair[0].width + 8, 0))
+    buffer = io.BytesIO()
+    sheet.save(buffer, "JPEG", quality=88)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=None)
     parser.add_argument("--photos", type=int, default=60)
     parser.add_argument("--weights", default="models/gan/generator.pt")
     parser.add_argument("--blends", default=",".join(BLENDS))
+    parser.add_argument("--figure", type=Path, default=None, help="write the before/after figure there, and stop")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if args.figure:
+            before_after(args.figure, args.weights, tmp)
+            print(json.dumps({"figure": str(args.figure)}))
+            return
         if args.source is None:
             build_sample(SampleConfig(out_dir=str(tmp / "sample"), variants_per_photo=-(-args.photos // 3)))
             source = tmp / "sample" / "images"
