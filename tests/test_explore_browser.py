@@ -1,0 +1,106 @@
+"""00_explore.ipynb in a real browser: JupyterLab on 127.0.0.1, headless Chromium, Run All, then one widget changed.
+
+Needs Debian's ``chromium`` (``.ci/run`` installs it) and Playwright's Python package (requirements.txt), which
+drives that system browser: nothing is downloaded. The screenshot lands in ``reports/explore_screenshot.png``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "reports" / "explore_screenshot.png"
+NOTEBOOK = ROOT / "notebooks" / "00_explore.ipynb"
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+WIDGET_IMAGES = ".jupyter-widgets .jp-OutputArea-output img"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def lab(tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("no chromium on this machine (.ci/run installs Debian's package)")
+    port, token = _free_port(), secrets.token_hex(16)
+    settings = tmp_path / "settings"
+    # the notebook in git stays output-free: no autosave of what the test runs; no news pop-up over the screenshot
+    for plugin, values in (("docmanager-extension/plugin", {"autosave": False}),
+                           ("apputils-extension/notification", {"fetchNews": "false"})):
+        target = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"), "JUPYTERLAB_SETTINGS_DIR": str(settings)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}", "--LabApp.expose_app_in_browser=True",
+         "--ServerApp.port_retries=0", *(["--allow-root"] if os.geteuid() == 0 else [])],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "w"))
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.terminate()
+        pytest.fail(f"JupyterLab did not start: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+    yield url, token
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def _busy(page) -> bool:
+    return page.evaluate("() => [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
+                         ".some(p => p.textContent.includes('*'))")
+
+
+def test_run_all_renders_the_panels_and_a_new_photo_changes_them(lab):
+    from playwright.sync_api import sync_playwright
+
+    url, token = lab
+    saved = NOTEBOOK.read_bytes()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.goto(f"{url}/lab/tree/notebooks/00_explore.ipynb?token={token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                               " && window.jupyterapp.shell.currentWidget.sessionContext"
+                               " && window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=120_000)
+        page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                               ".connectionStatus === 'connected'", timeout=120_000)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(f"() => document.querySelectorAll('{WIDGET_IMAGES}').length >= 2", timeout=300_000)
+        deadline = time.time() + 300
+        while _busy(page) and time.time() < deadline:
+            time.sleep(1)
+        assert not _busy(page), "the kernel never went idle"
+        text = page.inner_text(".jp-Notebook")
+        assert "Traceback" not in text and "Error" not in text.replace("emotion", ""), text[-3000:]
+        assert page.locator(".jp-OutputArea-output img").count() >= 4  # the static figures and the widget's
+        before = page.locator(WIDGET_IMAGES).first.get_attribute("src")
+        page.locator(".widget-dropdown select").first.select_option(index=1)
+        page.wait_for_function(
+            f"(b) => {{ const i = document.querySelector('{WIDGET_IMAGES}'); return i && i.src !== b; }}",
+            arg=before, timeout=300_000)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        browser.close()
+    assert SCREENSHOT.stat().st_size > 10_000
+    assert NOTEBOOK.read_bytes() == saved, "the notebook was saved with outputs"
