@@ -46,7 +46,8 @@ def _one_stage_project(where: Path) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=where, check=True)
     subprocess.run([_dvc(), "init", "-q"], cwd=where, check=True)
     shutil.copy(ROOT / ".dvc" / "config", where / ".dvc" / "config")
-    (where / "dvc.yaml").write_text("stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n")
+    (where / "dvc.yaml").write_text(
+        "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n")
     (where / "in.txt").write_text("x\n")
     subprocess.run([_dvc(), "repro", "-q"], cwd=where, check=True, capture_output=True)
     return where

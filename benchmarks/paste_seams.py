@@ -34,8 +34,8 @@ def measure(photos: list[Path], out_dir: Path, cfg: AnonymizeConfig) -> dict:
     anonymize_files(photos, out_dir, Anonymizer(cfg), progress=False)
     manifest = pd.read_csv(out_dir / "manifest.csv", keep_default_na=False)
     written = manifest[manifest.outputs.str.startswith("photos/")]
-    reports = [(seam_report(out, original), seam_report(out, original, min_area=1))
-               for out, original in ((read_image(out_dir / r.outputs), read_image(r.source)) for r in written.itertuples())]
+    pairs = ((read_image(out_dir / r.outputs), read_image(r.source)) for r in written.itertuples())
+    reports = [(seam_report(out, original), seam_report(out, original, min_area=1)) for out, original in pairs]
 
     def share(which: int) -> float:
         rim = sum(r[which].rim_pixels for r in reports)

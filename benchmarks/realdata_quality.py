@@ -110,7 +110,8 @@ def prepare(args: argparse.Namespace) -> dict:
     prep = preprocess_dataset(records, args.out / "processed", PreprocessConfig(image_size=args.size, n_jobs=args.jobs),
                               progress=False)
     naive = _naive_pairs(records, args.out / "naive", args.size)
-    return {"data": os.path.relpath(args.celeba.resolve(), ROOT), "photos": len(records), "identities": len({r.subject for r in records}),
+    return {"data": os.path.relpath(args.celeba.resolve(), ROOT), "photos": len(records),
+            "identities": len({r.subject for r in records}),
             "heldout_identities": len({r.subject for r in records if r.split == "test"}),
             "heldout_photos": sum(r.split == "test" for r in records),
             "detection_rate_preprocess": prep["detection_rate"], "mesh_rate_preprocess": prep["mesh_rate"],

@@ -1,6 +1,6 @@
 """The kit's generator file: ``{"generator": state_dict, "image_size": int, "landmarks_style": str, "trained_on":
-{"data", "pairs", "epochs"}}`` plus a ``.sha256`` sidecar. Written by the trainer and the checkpoint converter, read by the anonymizer; neither side imports
-the other. The image size and the landmark style are what the generator was trained on: the anonymizer draws its
+{"data", "pairs", "epochs"}}`` plus a ``.sha256`` sidecar. Written by the trainer and the checkpoint converter, read
+by the anonymizer; neither side imports the other. The image size and the landmark style are what the generator was trained on: the anonymizer draws its
 input the same way (files without a style are from before it was recorded: ``cross``, what the published model saw).
 """
 from __future__ import annotations
