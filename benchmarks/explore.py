@@ -15,8 +15,8 @@ import platform
 import time
 
 from ganonlib.config import load_params, use_project_root
-from ganonlib.explore import ExploreSettings, Explorer, candidate_photos, emotion_figure, panels_figure
-from ganonlib.io import read_image
+from ganonlib.explore import (ExploreSettings, Explorer, candidate_photos, emotion_figure, panels_figure,
+                              read_candidate)
 
 
 def main() -> None:
@@ -24,7 +24,7 @@ def main() -> None:
     clock = time.perf_counter
     start = clock()
     explorer = Explorer(load_params("params.yaml"))
-    photo = read_image(next(iter(candidate_photos().values())))
+    photo = read_candidate(next(iter(candidate_photos().values())))
     loaded = clock()
     walk = explorer.walk(photo)
     panels_figure(walk).savefig(os.devnull, format="png")

@@ -20,7 +20,7 @@ import pandas as pd
 from ganonlib.config import Params, PreprocessConfig, load_params
 
 __all__ = ["ExploreSettings", "Explorer", "Panel", "Walkthrough", "candidate_photos", "emotion_figure", "explore_ui",
-           "gallery", "imported_outputs", "paper_tables", "panels_figure"]
+           "gallery", "imported_outputs", "paper_tables", "panels_figure", "read_candidate"]
 
 
 @dataclass(frozen=True)
@@ -50,19 +50,30 @@ class Walkthrough:
     faces_found: int
 
 
-def candidate_photos(root: str | Path = ".", limit: int = 60) -> dict[str, Path]:
-    """Photos to pick from: the sample's, then each processed dataset's test split (its original photos)."""
+def candidate_photos(root: str | Path = ".", limit: int = 60) -> dict[str, str]:
+    """Photos to pick from, by label: the bundled public-domain photos (always there), the sample's images, then each
+    processed dataset's test split (its original photos). Read one with :func:`read_candidate`."""
+    from ganonlib.data.sample import PHOTOS
+
     root = Path(root)
-    found: dict[str, Path] = {}
+    found: dict[str, str] = {f"bundled / {name}": f"bundled:{name}" for name in PHOTOS}
     for path in sorted((root / "data" / "sample" / "images").glob("*.png"))[:limit]:
-        found[f"sample / {path.name}"] = path
+        found[f"sample / {path.name}"] = str(path)
     for index in sorted((root / "data" / "processed").glob("*/index.csv")):
         table = pd.read_csv(index, keep_default_na=False)
         for row in table[table.split == "test"].head(limit).itertuples():
-            source = Path(row.source)
-            if source.is_file():
-                found.setdefault(f"{index.parent.name} test / {source.name}", source)
+            if row.source and Path(row.source).is_file():
+                found.setdefault(f"{index.parent.name} test / {Path(row.source).name}", str(row.source))
     return found
+
+
+def read_candidate(value: str | Path) -> np.ndarray:
+    """A photo of :func:`candidate_photos` (or any path): (H, W, 3) uint8 RGB."""
+    from ganonlib.data.sample import load_photo
+    from ganonlib.io import read_image
+
+    value = str(value)
+    return load_photo(value.removeprefix("bundled:")) if value.startswith("bundled:") else read_image(value)
 
 
 class Explorer:
@@ -118,15 +129,21 @@ class Explorer:
         from ganonlib.anonymize.baselines import BASELINES
         from ganonlib.anonymize.paste import face_mask, paste_back
 
-        anonymizer = self._generator(settings.weights)
+        from ganonlib.weights import WeightsError
+
+        try:
+            anonymizer = self._generator(settings.weights)
+            image_size, missing = anonymizer.image_size, ""
+        except (FileNotFoundError, WeightsError) as err:  # no generator yet: every step but ours still shows
+            anonymizer, image_size, missing = None, self.preprocess.image_size, str(err)
         # the style the user picks, even one the generator was not trained on: seeing what that does is the point
-        faces = self._faces_of(photo, settings, anonymizer.image_size)
+        faces = self._faces_of(photo, settings, image_size)
         boxes = _draw_detections(photo, [f.detection for f in faces])
         panels = [Panel("photo", boxes, f"{len(faces)} face(s): " + ", ".join(
             f"{f.detection.score:.2f}" for f in faces) if faces else "no face found")]
         usable = [f for f in faces if f.ok]
         if not usable:
-            if settings.no_face == "average":
+            if settings.no_face == "average" and anonymizer is not None:
                 average = anonymizer.average_face()
                 panels.append(Panel("average face", average, "no face: the paper's average face (policy average)"))
             else:
@@ -137,20 +154,24 @@ class Explorer:
         mask = _head_mask(face, self.preprocess.segmentation)
         panels += [Panel("aligned crop", face.aligned.image), Panel("head mask", mask),
                    Panel("landmarks", np.repeat(face.landmarks[..., None], 3, axis=2))]
-        ours = anonymizer.generate(face.landmarks[None])[0]
-        pasted = paste_back(photo, ours, face.aligned, face_mask(face.points, face.aligned, settings.feather,
-                                                                  photo.shape), blend=settings.blend)
-        methods = {"ours": ours, **{name: BASELINES[name](original) for name in self.baselines if name in BASELINES},
-                   **(imported or {})}
+        methods = {name: BASELINES[name](original) for name in self.baselines if name in BASELINES}
+        if anonymizer is not None:
+            methods = {"ours": anonymizer.generate(face.landmarks[None])[0], **methods}
+        methods.update(imported or {})
         reference = self._describe(original, face.points)
         panels[1].caption = f"emotion {reference['emotion']} {reference['p']:.2f}"
+        if anonymizer is None:
+            panels.append(Panel("ours", np.zeros_like(original), _wrapped(missing)))
         rows = {"original": reference["probs"]}
         for name, image in methods.items():
             seen = self._describe(image, face.points, reference["embedding"])
             rows[name] = seen["probs"]
             panels.append(Panel(name, image, f"id dist {seen['distance']:.3f} | {seen['emotion']} {seen['p']:.2f} | "
                                              f"NME {seen['nme']}"))
-        panels.append(Panel("ours pasted back", pasted, f"blend {settings.blend}, feather {settings.feather}"))
+        if anonymizer is not None:
+            mask = face_mask(face.points, face.aligned, settings.feather, photo.shape)
+            pasted = paste_back(photo, methods["ours"], face.aligned, mask, blend=settings.blend)
+            panels.append(Panel("ours pasted back", pasted, f"blend {settings.blend}, feather {settings.feather}"))
         from ganonlib.metrics.emotion_reference import FER_CLASSES
 
         return Walkthrough(panels, pd.DataFrame(rows, index=list(FER_CLASSES)).T, len(faces))
@@ -177,6 +198,8 @@ def imported_outputs(photo: str | Path, root: str | Path = ".") -> dict[str, np.
     from ganonlib.io import read_image
     from ganonlib.methods import METHODS
 
+    if str(photo).startswith("bundled:"):
+        return {}
     root, photo = Path(root), Path(photo).resolve()
     found: dict[str, np.ndarray] = {}
     for index in sorted((root / "data" / "processed").glob("*/index.csv")):
@@ -191,6 +214,12 @@ def imported_outputs(photo: str | Path, root: str | Path = ".") -> dict[str, np.
             if keys[0] in outputs.index:
                 found[method.name] = read_image(folder / outputs.image[keys[0]])
     return found
+
+
+def _wrapped(text: str, width: int = 40) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)[:6])
 
 
 def _draw_detections(photo: np.ndarray, detections: list) -> np.ndarray:
@@ -301,7 +330,7 @@ def paper_tables(root: str | Path = ".") -> dict[str, pd.DataFrame]:
     return tables
 
 
-def explore_ui(explorer: Explorer, photos: dict[str, Path], root: str | Path = "."):
+def explore_ui(explorer: Explorer, photos: dict[str, str], root: str | Path = "."):
     """The controls and outputs: pick or upload a photo, change a setting, see the panels, the emotions, the
     gallery and the tables. Returns the widget (display it) and a function that reruns the panels."""
     import io
@@ -311,7 +340,6 @@ def explore_ui(explorer: Explorer, photos: dict[str, Path], root: str | Path = "
     from PIL import Image
 
     from ganonlib.config import BLENDS, LANDMARK_STYLES, NO_FACE_POLICIES
-    from ganonlib.io import read_image
 
     photo = w.Dropdown(options=list(photos), description="photo", layout=w.Layout(width="420px"))
     upload = w.FileUpload(accept="image/*", multiple=False, description="upload")
@@ -327,7 +355,7 @@ def explore_ui(explorer: Explorer, photos: dict[str, Path], root: str | Path = "
     def current_photo() -> np.ndarray:
         if state["uploaded"] is not None:
             return state["uploaded"]
-        return read_image(photos[photo.value])
+        return read_candidate(photos[photo.value])
 
     def rerun(*_) -> None:
         settings = ExploreSettings(margin=margin.value, landmarks_style=style.value, feather=feather.value,

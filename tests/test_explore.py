@@ -66,3 +66,11 @@ def test_paper_tables_and_imported_outputs_are_read_from_the_last_run(tmp_path):
     (tool / "summary.json").write_text('{"provided": true}')
     assert list(imported_outputs(photo, tmp_path)) == ["deepprivacy2"]
     assert imported_outputs(tmp_path / "elsewhere.png", tmp_path) == {}
+
+
+def test_without_a_generator_every_other_step_still_shows(explorer, tmp_path):
+    walk = explorer.walk(load_photo("astronaut"), ExploreSettings(weights=str(tmp_path / "none.pt")))
+    titles = [p.title for p in walk.panels]
+    assert titles[:5] == ["photo", "aligned crop", "head mask", "landmarks", "ours"] and "pixel8" in titles
+    assert "weights not found" in walk.panels[4].caption.replace("\n", " ")
+    assert "ours" not in walk.emotions.index and "ours pasted back" not in titles

@@ -143,3 +143,6 @@ def test_the_pipeline_notebooks_run_from_jupyterlabs_folder(tmp_path):
     assert "the bundled sample" in report and "(figures/samples/sample.png)" in report
     assert (reports / "figures" / "samples" / "sample.png").is_file()
     assert "0.7145" in (reports / "tables" / "paper_table1.md").read_text()  # the paper's value beside
+    # the exploration notebook over the finished run: the default photo's panels as images, the last run's tables
+    run("00_explore.ipynb")
+    assert len(_images(project / "executed" / "00_explore.ipynb")) >= 2
