@@ -58,7 +58,8 @@ def main() -> None:
             out = tmp / f"out_{second}"
             start = time.perf_counter()
             run = subprocess.run([str(Path(sys.executable).with_name("ganon")), "anonymize", str(tmp / "in"),
-                                  str(out), "--paste-back", "--weights", args.weights, "--second-detector", second],
+                                  str(out), "--paste-back", "--weights", args.weights, "--second-detector", second,
+                                  "--photo-format", "png"],  # lossless: compression noise is no change
                                  capture_output=True, text=True)
             elapsed = time.perf_counter() - start
             if run.returncode != 0:

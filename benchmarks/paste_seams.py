@@ -94,8 +94,9 @@ def main() -> None:
                         "weights": args.weights, "target_sharp_share": 0.01}
         for blend in args.blends.split(","):
             for colour in (False, True):
+                # lossless outputs: a JPEG's recompression would count as change everywhere
                 cfg = AnonymizeConfig(weights=args.weights, paste_back=True, blend=blend, match_colour=colour,
-                                      second_detector="none")
+                                      second_detector="none", photo_format="png")
                 name = f"{blend}{'+colour' if colour else ''}"
                 result[name] = measure(photos, tmp / name, cfg)
     print(json.dumps(result))

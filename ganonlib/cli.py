@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     anon = sub.add_parser("anonymize", help="replace every face with a GAN-synthesized one (paper 3.4)")
     anon.add_argument("input", help="a photo or a folder of photos (the tree is mirrored)")
     anon.add_argument("output", help="output folder (not the input, nor holding it): faces/<name>_f<k>.png "
-                                      "(aligned anonymized crops), photos/<name>.png (--paste-back), manifest.csv, "
+                                      "(aligned anonymized crops), photos/<name>.png|jpg (--paste-back), manifest.csv, "
                                       "summary.json")
     _add_config_options(anon, AnonymizeConfig)
     # anonymizing caps nothing unless asked: every face found is re-synthesized or covered

@@ -24,6 +24,7 @@ SEGMENTATION_NAMES = ("selfie", "unet", "none")
 LANDMARK_STYLES = ("cross", "point")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
+PHOTO_FORMATS = ("auto", "png", "jpeg")  # the whole pasted-back photos: auto = JPEG for JPEG inputs, else PNG
 NO_FACE_POLICIES = ("average", "skip", "blur")  # a photo in which no face is found
 FALLBACKS = ("blur", "fill", "none")  # a face found but not re-synthesized
 BLENDS = ("feather", "poisson")  # how a new face is pasted back into its photo (ganonlib.anonymize.paste)
@@ -232,7 +233,9 @@ class AnonymizeConfig:
                            "| skip | blur (the whole photo, with paste_back)", choices=NO_FACE_POLICIES)
     fallback: str = setting("blur", "face found but not re-synthesized (no mesh, cap, failure): blur | fill | none "
                             "(none leaves it visible)", choices=FALLBACKS)
-    paste_back: bool = setting(False, "also write the whole photo with every face replaced (photos/<name>.png)")
+    paste_back: bool = setting(False, "also write the whole photo with every face replaced (photos/<name>.<format>)")
+    photo_format: str = setting("auto", "pasted-back photos: auto (JPEG at quality 95 for JPEG inputs, PNG for the "
+                                "rest) | png (lossless) | jpeg", choices=PHOTO_FORMATS)
     feather: float = setting(0.04, "blend edge, fraction of the face size", check=_between(0.0, 0.5))
     blend: str = setting("feather", "paste-back: feather (a soft-edged mask) | poisson (cv2.seamlessClone inside the "
                          "same mask)", choices=BLENDS)

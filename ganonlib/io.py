@@ -190,8 +190,9 @@ def atomic_write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     path = Path(path)
     buffer = io.BytesIO()
     fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
-    # zlib level 1: lossless like any level, ~3x faster to write than Pillow's default 6 for ~10 % more bytes
-    options = {"compress_level": 1} if fmt == "PNG" else {}
+    # zlib level 1: lossless like any level, ~3x faster to write than Pillow's default 6 for ~10 % more bytes;
+    # JPEG at 95 without chroma subsampling: the edges of a pasted-back face stay as sharp as the rest
+    options = {"PNG": {"compress_level": 1}, "JPEG": {"quality": 95, "subsampling": 0}}.get(fmt, {})
     Image.fromarray(np.ascontiguousarray(image)).save(buffer, format=fmt, **options)
     return atomic_write_bytes(path, buffer.getvalue())
 

@@ -189,7 +189,8 @@ def test_unreadable_entries_each_get_a_row(tmp_path, monkeypatch, astronaut):
 BAD_SETTINGS = [
     (["--detector", "bogus"], "--detector: choose one of mediapipe, retinaface, mtcnn"),
     (["--detector", "retinaface"], "retinaface.onnx"),
-    (["--landmarks-style", "dots"], "--landmarks-style: choose one of cross, point"),
+    (["--blend", "alpha"], "--blend: choose one of feather, poisson"),
+    (["--photo-format", "webp"], "--photo-format: choose one of auto, png, jpeg"),
     (["--device", "cuda"], "--device: cuda asked for, but no CUDA GPU is visible"),
     (["--batch-size", "-3"], "--batch-size: must be at least 1"),
     (["--batch-size", "0"], "--batch-size: must be at least 1"),

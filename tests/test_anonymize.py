@@ -15,6 +15,12 @@ from ganonlib.io import read_manifest
 from ganonlib.train.gan import load_checkpoint
 
 
+def _suffix(path) -> str:
+    """The pasted-back photo's suffix by default: a JPEG input gives a JPEG (by content, not by name)."""
+    with Image.open(path) as image:
+        return "jpg" if image.format == "JPEG" else "png"
+
+
 def _photo_rows(rows):
     """The input's own row (face -1) of each source, by file name."""
     return {r.source.split("/")[-1]: r for r in rows if r.face < 0}
@@ -40,18 +46,37 @@ def test_cli_on_the_bad_input_and_hostile_corpus(tmp_path, generator_file, capsy
             assert photos[name].outcome == "ok" and photos[name].reason.startswith("no_face: average face")
         else:
             assert sum(r.face >= 0 and r.outcome == "ok" for r in got) == n_faces, name
-            assert photos[name].outputs == f"photos/{name}.png"
+            assert photos[name].outputs == f"photos/{name}.{_suffix(photos[name].source)}"
     assert "only the first of 2 frames" in photos["animated.gif"].reason
     out = tmp_path / "out"
     # names keep the source's extension: x.jpg and x.png, y.jpg's crop and y_f0.jpg's photo never meet
     for name in ("x.jpg", "x.png", "y.jpg", "y_f0.jpg", "no_extension", "photo.avif"):
-        assert (out / "photos" / f"{name}.png").is_file() and (out / "faces" / f"{name}_f0.png").is_file()
-    assert (out / "photos" / "caf\udce9.jpg.png").is_file()  # the name's own bytes, not a re-encoding
-    pasted = np.asarray(Image.open(out / "photos" / "several_faces.jpg.png"))
+        assert (out / "photos" / f"{name}.{_suffix(photos[name].source)}").is_file()
+        assert (out / "faces" / f"{name}_f0.png").is_file()  # crops stay lossless: what the evaluation reads
+    odd = "caf\udce9.jpg"
+    assert (out / "photos" / f"{odd}.{_suffix(photos[odd].source)}").is_file()  # the name's own bytes, kept
+    pasted = np.asarray(Image.open(out / "photos" / f"several_faces.jpg.{_suffix(root / 'several_faces.jpg')}"))
     original = np.asarray(Image.open(root / "several_faces.jpg"))
     assert pasted.shape == original.shape and not np.array_equal(pasted, original)
     assert (out / "faces" / "several_faces.jpg_f1.png").is_file()
-    assert not (out / "photos" / "no_face.jpg.png").exists()  # a photo without face is never copied as "anonymized"
+    assert not list((out / "photos").glob("no_face.jpg.*"))  # a photo without face is never copied as "anonymized"
+
+
+def test_a_jpeg_comes_back_a_jpeg_unless_png_is_asked_for(tmp_path, generator_file, astronaut):
+    (tmp_path / "in").mkdir()
+    Image.fromarray(astronaut).save(tmp_path / "in" / "me.jpg", quality=90)
+    Image.fromarray(astronaut).save(tmp_path / "in" / "me.png")
+    for fmt, written in (("auto", {"me.jpg.jpg": "JPEG", "me.png.png": "PNG"}),
+                         ("png", {"me.jpg.png": "PNG", "me.png.png": "PNG"}),
+                         ("jpeg", {"me.jpg.jpg": "JPEG", "me.png.jpg": "JPEG"})):
+        an = Anonymizer(AnonymizeConfig(weights=str(generator_file), paste_back=True, device="cpu",
+                                        second_detector="none", photo_format=fmt))
+        anonymize_files(tmp_path / "in", tmp_path / fmt, an, progress=False)
+        found = {p.name: Image.open(p).format for p in (tmp_path / fmt / "photos").iterdir()}
+        assert found == written, fmt
+    jpeg, png = (tmp_path / "auto" / "photos" / "me.jpg.jpg", tmp_path / "png" / "photos" / "me.jpg.png")
+    assert jpeg.stat().st_size < png.stat().st_size / 2  # a JPEG stays JPEG-sized
+    assert np.abs(np.asarray(Image.open(jpeg), int) - np.asarray(Image.open(png), int)).mean() < 2.0
 
 
 @pytest.mark.parametrize("policy,written", [("skip", []), ("blur", ["blank.png.png"])])

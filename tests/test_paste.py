@@ -106,7 +106,8 @@ def test_blend_modes_and_colour_match_paste_the_face_in_place():
 
 
 def _seam_share_of_anonymized(photos, out_dir, generator_file) -> tuple[float, int]:
-    cfg = AnonymizeConfig(weights=str(generator_file), paste_back=True, second_detector="none", device="cpu")
+    cfg = AnonymizeConfig(weights=str(generator_file), paste_back=True, second_detector="none", device="cpu",
+                          photo_format="png")  # lossless: a JPEG's recompression is no seam
     anonymize_files(photos, out_dir, Anonymizer(cfg), progress=False)
     manifest = pd.read_csv(out_dir / "manifest.csv", keep_default_na=False)
     written = manifest[manifest.outputs.str.startswith("photos/")]

@@ -3,7 +3,8 @@ and nothing outside the output folder is touched.
 
 Output layout (names keep the source's own name, extension included, so ``x.jpg`` and ``x.png`` never meet)::
 
-    OUT/photos/<rel>.png        the whole photo, every face replaced or covered (with paste-back)
+    OUT/photos/<rel>.<png|jpg>  the whole photo, every face replaced or covered (with paste-back); JPEG for a
+                                JPEG input unless the format setting says otherwise
     OUT/faces/<rel>_f<k>.png    the aligned anonymized crop of face k
     OUT/manifest.csv            one row per face and per input, appended as the run goes
     OUT/summary.json
@@ -47,8 +48,8 @@ def display_name(path: Path | str) -> str:
     return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
-def photo_name(rel: str) -> str:
-    return f"photos/{rel}.png"
+def photo_name(rel: str, jpeg: bool = False) -> str:
+    return f"photos/{rel}.{'jpg' if jpeg else 'png'}"
 
 
 def crop_name(rel: str, index: int) -> str:

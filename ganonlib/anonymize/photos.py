@@ -65,6 +65,7 @@ class Photo:
     faces: list[ExtractedFace] = field(default_factory=list)
     note: str = ""  # e.g. only the first frame of an animation was read
     failure: tuple[str, str] | None = None  # (outcome, reason) when the file could not be used
+    jpeg: bool = False  # the file is a JPEG (by content): its pasted-back photo is one too, by default
 
 
 @dataclass
@@ -144,6 +145,7 @@ def extract_photo(finder: FaceFinder, item: tuple[str, str, str, str]) -> Photo:
         cfg = finder.extractor.cfg
         photo.image = read_image(path, cfg.max_pixels, cfg.min_side)
         with Image.open(path) as handle:
+            photo.jpeg = handle.format == "JPEG"
             frames = getattr(handle, "n_frames", 1)
         if frames > 1:
             photo.note = f"only the first of {frames} frames anonymized"
@@ -226,6 +228,10 @@ def _why_not(anonymizer: Any, face: ExtractedFace, failure: str) -> str:
     return ""
 
 
+def _as_jpeg(photo_format: str, photo: Photo) -> bool:
+    return photo_format == "jpeg" or (photo_format == "auto" and photo.jpeg)
+
+
 def _no_face(anonymizer: Any, photo: Photo, base: dict) -> tuple[list, list[ManifestRow]]:
     policy = anonymizer.cfg.no_face
     if policy == "average":
@@ -233,7 +239,7 @@ def _no_face(anonymizer: Any, photo: Photo, base: dict) -> tuple[list, list[Mani
         return [(name, anonymizer.average_face())], [
             ManifestRow(outcome="ok", reason="no_face: average face written (policy average)", outputs=name, **base)]
     if policy == "blur" and anonymizer.cfg.paste_back:
-        name = photo_name(photo.rel)
+        name = photo_name(photo.rel, _as_jpeg(anonymizer.cfg.photo_format, photo))
         return [(name, cover_region(photo.image, "blur"))], [
             ManifestRow(outcome="ok", reason="no_face: whole photo blurred (policy blur)", outputs=name, **base)]
     return [], [ManifestRow(outcome="skipped", reason=f"no_face: nothing written (policy {policy})", **base)]
@@ -279,8 +285,9 @@ def _compose(anonymizer: Any, photo: Photo, generated: dict[int, np.ndarray], fa
     if cfg.paste_back and counts["skipped"] == len(rows):
         rows.append(ManifestRow(outcome="skipped", reason=f"faces: {said}: no photo written{note}", **base))
     elif cfg.paste_back:
-        images.append((photo_name(photo.rel), result))
-        rows.append(ManifestRow(outcome="ok", reason=f"faces: {said}{note}", outputs=photo_name(photo.rel), **base))
+        name = photo_name(photo.rel, _as_jpeg(cfg.photo_format, photo))
+        images.append((name, result))
+        rows.append(ManifestRow(outcome="ok", reason=f"faces: {said}{note}", outputs=name, **base))
     else:
         rows.append(ManifestRow(outcome="ok", reason=f"faces: {said} (crops only){note}", **base))
     return images, rows
