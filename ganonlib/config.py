@@ -236,7 +236,7 @@ class AnonymizeConfig:
     paste_back: bool = setting(False, "also write the whole photo with every face replaced (photos/<name>.<format>)")
     photo_format: str = setting("auto", "pasted-back photos: auto (JPEG at quality 95 for JPEG inputs, PNG for the "
                                 "rest) | png (lossless) | jpeg", choices=PHOTO_FORMATS)
-    feather: float = setting(0.04, "blend edge, fraction of the face size", check=_between(0.0, 0.5))
+    feather: float = setting(0.06, "blend edge (Gaussian sigma), fraction of the face size", check=_between(0.0, 0.5))
     blend: str = setting("feather", "paste-back: feather (a soft-edged mask) | poisson (cv2.seamlessClone inside the "
                          "same mask)", choices=BLENDS)
     match_colour: bool = setting(False, "paste-back: shift the new face's colour (mean and spread in Lab) to the "

@@ -30,7 +30,7 @@ class ExploreSettings:
 
     margin: float = 0.0
     landmarks_style: str = "cross"
-    feather: float = 0.04
+    feather: float = 0.06
     blend: str = "feather"
     no_face: str = "average"
     weights: str = "models/gan/generator.pt"
@@ -169,7 +169,7 @@ class Explorer:
             panels.append(Panel(name, image, f"id dist {seen['distance']:.3f} | {seen['emotion']} {seen['p']:.2f} | "
                                              f"NME {seen['nme']}"))
         if anonymizer is not None:
-            mask = face_mask(face.points, face.aligned, settings.feather, photo.shape)
+            mask = face_mask(face.points, face.aligned, settings.feather)
             pasted = paste_back(photo, methods["ours"], face.aligned, mask, blend=settings.blend)
             panels.append(Panel("ours pasted back", pasted, f"blend {settings.blend}, feather {settings.feather}"))
         from ganonlib.metrics.emotion_reference import FER_CLASSES
@@ -344,7 +344,7 @@ def explore_ui(explorer: Explorer, photos: dict[str, str], root: str | Path = ".
     photo = w.Dropdown(options=list(photos), description="photo", layout=w.Layout(width="420px"))
     upload = w.FileUpload(accept="image/*", multiple=False, description="upload")
     margin = w.FloatSlider(0.0, min=0.0, max=0.5, step=0.05, description="margin")
-    feather = w.FloatSlider(0.04, min=0.0, max=0.2, step=0.01, description="feather")
+    feather = w.FloatSlider(0.06, min=0.0, max=0.2, step=0.01, description="feather")
     blend = w.Dropdown(options=BLENDS, description="blend")
     style = w.Dropdown(options=LANDMARK_STYLES, value=explorer.generator_style(), description="landmarks")
     no_face = w.Dropdown(options=NO_FACE_POLICIES, description="no face")

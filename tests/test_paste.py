@@ -6,7 +6,7 @@ import pytest
 from conftest import shared_data
 from ganonlib.anonymize.cover import cover_box, grown_box
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
-from ganonlib.anonymize.paste import crop_support, face_mask, match_colour, paste_back
+from ganonlib.anonymize.paste import face_mask, match_colour, paste_back
 from ganonlib.data.sample import PHOTOS, load_photo
 from ganonlib.io import atomic_write_image, iter_images, read_image
 from ganonlib.metrics.seams import seam_report
@@ -41,8 +41,9 @@ def test_mask_from_mesh_is_soft_and_inside_the_face():
     points = np.stack([0.5 + 0.3 * np.cos(t), 0.5 + 0.35 * np.sin(t), np.zeros_like(t)], 1)
     points[10], points[152] = (0.5, 0.15, 0), (0.5, 0.85, 0)
     mask = face_mask(points, aligned, feather=0.04)
-    assert mask.dtype == np.float32 and mask[64, 64] > 0.99 and mask[2, 2] == 0.0
-    assert 0.05 < mask[64, 64 + int(0.3 * 128) - 4] < 0.95  # soft edge near the hull border
+    pad = (mask.shape[0] - 128) // 2  # the crop grown on every side
+    assert pad > 0 and mask.dtype == np.float32 and mask[pad + 64, pad + 64] > 0.99 and mask[2, 2] == 0.0
+    assert 0.05 < mask[pad + 64, pad + 64 + int(0.3 * 128) - 4] < 0.95  # soft edge near the hull border
 
 
 def test_seam_report_tells_a_hard_paste_from_a_feathered_one():
@@ -62,19 +63,21 @@ def test_seam_report_tells_a_hard_paste_from_a_feathered_one():
     assert seam_report(speckled, photo, min_area=1).rim_pixels > seam_report(mix(hard), photo).rim_pixels
 
 
-def test_mask_fades_out_before_the_crop_ends():
-    """A face taller than its detection box: the hull reaches past the aligned crop's top and the photo's border."""
-    photo = np.zeros((200, 200, 3), np.uint8)
-    det = Detection(box=(60.0, 4.0, 140.0, 124.0), score=0.9, right_eye=(85.0, 50.0), left_eye=(115.0, 50.0))
+def test_a_face_taller_than_its_box_is_replaced_past_the_crop_without_a_seam():
+    """The hull reaches past the aligned crop's top: the new face goes on there (its edge continued) and fades out
+    where the face ends, with no step where the crop ends."""
+    rng = np.random.default_rng(2)
+    photo = rng.integers(0, 60, (220, 200, 3), dtype=np.uint8)
+    det = Detection(box=(60.0, 50.0, 140.0, 170.0), score=0.9, right_eye=(85.0, 95.0), left_eye=(115.0, 95.0))
     aligned = align_face(photo, det, image_size=128)
     t = np.linspace(0, 2 * np.pi, 478, endpoint=False)
-    points = np.stack([0.5 + 0.45 * np.cos(t), 0.45 + 0.6 * np.sin(t), np.zeros_like(t)], 1)  # beyond the crop
-    mask = face_mask(points, aligned, feather=0.04, photo_shape=photo.shape)
-    support = crop_support(aligned, photo.shape)
-    assert mask[64, 64] > 0.99
-    edge = support & ~cv2.erode(support.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    assert mask[edge].max() < 0.02  # no step where the crop (or the photo) ends
-    assert mask[~support].max() == 0.0
+    points = np.stack([0.5 + 0.4 * np.cos(t), 0.45 + 0.6 * np.sin(t), np.zeros_like(t)], 1)  # beyond the crop
+    points[10], points[152] = (0.5, -0.15, 0), (0.5, 1.05, 0)
+    out = paste_back(photo, np.full((128, 128, 3), 160, np.uint8), aligned, face_mask(points, aligned, 0.04))
+    diff = np.abs(out.astype(int) - photo.astype(int)).mean(axis=2)
+    assert diff[110, 100] > 120  # the face's centre is replaced
+    assert diff[45, 100] > 100 and diff[52, 100] > 100  # and it goes on past the crop's top edge (y = 50), evenly
+    assert seam_report(out, photo).share < 0.01 and diff[5, 100] < 2  # then fades out, no seam, far away untouched
 
 
 def test_a_covered_face_is_covered_whole_and_fades_outside_its_box():
@@ -94,13 +97,15 @@ def test_blend_modes_and_colour_match_paste_the_face_in_place():
     aligned = align_face(photo, det, image_size=128)
     face = np.full((128, 128, 3), (90, 90, 200), np.uint8)
     face[::8] = 20  # poisson keeps the face's gradients and takes its colour from the surroundings: give it some
-    mask = face_mask(None, aligned, feather=0.04, photo_shape=photo.shape)
+    mask = face_mask(None, aligned, feather=0.04)
     for blend in ("feather", "poisson"):
         out = paste_back(photo, face, aligned, mask, blend=blend)
         assert np.array_equal(out[:10], photo[:10]) and not np.array_equal(out[100, 100], photo[100, 100]), blend
-    matched = match_colour(face, aligned.image, mask)
+    pad = (mask.shape[0] - 128) // 2
+    crop_mask = mask[pad:pad + 128, pad:pad + 128]
+    matched = match_colour(face, aligned.image, crop_mask)
     assert np.abs(matched[65, 65].astype(int) - aligned.image[65, 65].astype(int)).max() <= 40
-    assert np.abs(matched.astype(int).mean() - aligned.image[mask > 0.5].mean()) < 3
+    assert np.abs(matched.astype(int).mean() - aligned.image[crop_mask > 0.5].mean()) < 3
     with pytest.raises(ValueError, match="blend"):
         paste_back(photo, face, aligned, mask, blend="alpha")
 

@@ -1,11 +1,13 @@
 """Warp an anonymized aligned face back into its photo and blend it in without a visible edge.
 
-The blend mask is the face (the mesh's hull, or the crop's content where no mesh is known) intersected with the
-part of the aligned crop that shows the photo, and it fades out on every side, the crop's border included: the
-aligned crop is cut at the detection box (the forehead and chin often reach past it) and at the photo's border, and a
-mask that stopped there would leave a hard seam. Optionally the new face takes the colour of the skin it replaces
-(mean and spread per Lab channel), and ``poisson`` blending (``cv2.seamlessClone``) matches it to its surroundings
-inside the same soft mask.
+The aligned crop is cut at the detection box, and a face goes on past it (forehead, chin, cheeks): a mask that
+stopped at the crop's edge would leave a hard seam there, and one faded out inside the crop would leave a band of the
+original face. So the blend works on the crop grown by a margin on every side: the generated face is continued into
+that margin by repeating its edge pixels (and into the crop's letterbox padding the same way), and the mask, the
+face hull of the mesh (which mediapipe extends past the crop), fades out by a Gaussian of ``feather`` x S wherever
+the face ends, inside the crop or beyond it. Optionally the new face takes the colour of the skin it replaces (mean
+and spread per Lab channel), and ``poisson`` blending (``cv2.seamlessClone``) matches it to its surroundings inside
+the same soft mask.
 """
 from __future__ import annotations
 
@@ -15,53 +17,53 @@ import numpy as np
 from ganonlib.faces.align import AlignedFace
 from ganonlib.faces.segment import head_region
 
-__all__ = ["crop_support", "face_mask", "match_colour", "paste_back"]
+__all__ = ["face_mask", "match_colour", "paste_back"]
 
-# a Gaussian edge falls to 0.6 % of its height 2.5 sigma out: the mask starts that far inside the crop's support
-_FADE_SIGMAS = 2.5
-
-
-def crop_support(aligned: AlignedFace, photo_shape: tuple[int, ...]) -> np.ndarray:
-    """(S, S) bool: the aligned crop's pixels that come from the photo (not its padding nor beyond its border)."""
-    size = aligned.image.shape[0]
-    height, width = photo_shape[:2]
-    inside = cv2.warpAffine(np.ones((height, width), np.uint8), aligned.matrix[:2], (size, size),
-                            flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
-    x0, y0, x1, y1 = aligned.content_box
-    content = np.zeros((size, size), bool)
-    content[y0:y1, x0:x1] = True
-    return inside & content
+# how far past the crop the mask may reach, in feather sigmas: a Gaussian edge has faded to 0.1 % by then
+_PAD_SIGMAS = 3.2
 
 
-def face_mask(points: np.ndarray | None, aligned: AlignedFace, feather: float = 0.04,
-              photo_shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """(S, S) float32 in [0, 1]: the face hull of the mesh (the generator paints hair and background black, so only
-    the face itself is replaced), or the whole content where no mesh is known, softened by a Gaussian of
-    ``feather`` x S and faded out before the edge of what the crop shows of the photo (``photo_shape``; without it,
-    the content box)."""
-    size = aligned.image.shape[0]
+def _pad(size: int, feather: float, points: np.ndarray | None) -> int:
+    """The margin the grown frame needs: as far as the (widened) mesh reaches past the crop, plus the fade."""
+    beyond = 0.0
     if points is not None:
+        xy = np.asarray(points, dtype=np.float64)[:, :2] * size
+        centre = xy.mean(axis=0)
+        widened = centre + (xy - centre) * 1.12  # head_region's widening, bounded by its largest case
+        beyond = max(0.0, float(-widened.min()), float(widened.max() - size))
+    return int(np.ceil(beyond + _PAD_SIGMAS * max(feather * size, 0.5)))
+
+
+def face_mask(points: np.ndarray | None, aligned: AlignedFace, feather: float = 0.04) -> np.ndarray:
+    """(S + 2P, S + 2P) float32 in [0, 1]: the face hull of the mesh (the generator paints hair and background
+    black, so only the face itself is replaced), or the crop's content where no mesh is known, in the aligned frame
+    grown by P on each side, softened by a Gaussian of ``feather`` x S."""
+    size = aligned.image.shape[0]
+    sigma, pad = max(feather * size, 0.5), _pad(size, feather, points)
+    big = size + 2 * pad
+    if points is not None:
+        grown = np.array(points, dtype=np.float64)
+        grown[:, :2] = (grown[:, :2] * size + pad) / big
         # widened by an eighth: the cheeks' outer band belongs to the face a detector boxes
-        region = head_region(points, (size, size), hair=0.0, widen=0.12).astype(np.uint8)
+        region = head_region(grown, (big, big), hair=0.0, widen=0.12).astype(np.float32)
     else:
-        region = np.ones((size, size), np.uint8)
-    if photo_shape is None:
-        support = np.zeros((size, size), bool)
+        region = np.zeros((big, big), np.float32)
         x0, y0, x1, y1 = aligned.content_box
-        support[y0:y1, x0:x1] = True
-    else:
-        support = crop_support(aligned, photo_shape)
-    sigma = max(feather * size, 0.5)
-    # the hull shrinks by one sigma: the half-way line of its soft edge lies half a sigma inside the face, so the
-    # face is replaced to near its outline and the blend fades out just beyond it
+        region[pad + y0:pad + y1, pad + x0:pad + x1] = 1.0
+    # shrink by one sigma before blurring: the half-way line of the soft edge lies half a sigma inside the face, so
+    # the face is replaced to near its outline and the blend fades out just beyond it
     k = max(1, int(round(sigma)))
     region = cv2.erode(region, np.ones((k, k), np.uint8))
-    # the crop's own edges are no face outline: the mask must have faded out by the time it reaches them
-    reach = int(np.ceil(_FADE_SIGMAS * sigma))
-    padded = np.pad(support.astype(np.uint8), 1)  # the frame's border counts as an edge too
-    inner = cv2.erode(padded, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))[1:-1, 1:-1]
-    mask = cv2.GaussianBlur((region & inner).astype(np.float32), (0, 0), sigma)
-    return mask * support
+    return cv2.GaussianBlur(region, (0, 0), sigma)
+
+
+def _continued(face: np.ndarray, aligned: AlignedFace, pad: int) -> np.ndarray:
+    """``face`` (S, S, 3) with its letterbox padding and a margin of ``pad`` on every side filled by repeating the
+    content's edge pixels: what the mask's part beyond the crop blends in."""
+    size = face.shape[0]
+    x0, y0, x1, y1 = aligned.content_box
+    return cv2.copyMakeBorder(np.ascontiguousarray(face[y0:y1, x0:x1]), pad + y0, pad + size - y1, pad + x0,
+                              pad + size - x1, cv2.BORDER_REPLICATE)
 
 
 def match_colour(face: np.ndarray, original: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -92,16 +94,20 @@ def _poisson(photo: np.ndarray, warped: np.ndarray, alpha: np.ndarray) -> np.nda
 
 def paste_back(photo: np.ndarray, face: np.ndarray, aligned: AlignedFace, mask: np.ndarray,
                blend: str = "feather", colour: bool = False) -> np.ndarray:
-    """Blend ``face`` (S, S, 3), expressed in ``aligned``'s frame, into ``photo`` (H, W, 3) with ``mask`` (S, S):
-    ``feather`` mixes by the mask; ``poisson`` first clones the face into the photo (its colours meet the
-    surroundings), then mixes that by the same mask. ``colour`` first matches the face's colour to the crop's."""
+    """Blend ``face`` (S, S, 3), expressed in ``aligned``'s frame, into ``photo`` (H, W, 3) with ``mask`` (from
+    :func:`face_mask`): ``feather`` mixes by the mask; ``poisson`` first clones the face into the photo (its colours
+    meet the surroundings), then mixes that by the same mask. ``colour`` first matches the face's colour to the
+    crop's."""
     if blend not in ("feather", "poisson"):
         raise ValueError(f"blend: choose one of feather, poisson (got {blend!r})")
+    size = face.shape[0]
+    pad = (mask.shape[0] - size) // 2
     if colour:
-        face = match_colour(face, aligned.image, mask)
+        face = match_colour(face, aligned.image, mask[pad:pad + size, pad:pad + size])
     height, width = photo.shape[:2]
-    to_source = aligned.inverse[:2]
-    warped = cv2.warpAffine(face, to_source, (width, height), flags=cv2.INTER_LINEAR,
+    grown_frame = np.array([[1.0, 0.0, pad], [0.0, 1.0, pad], [0.0, 0.0, 1.0]]) @ aligned.matrix
+    to_source = np.linalg.inv(grown_frame)[:2]
+    warped = cv2.warpAffine(_continued(face, aligned, pad), to_source, (width, height), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
     alpha = cv2.warpAffine(mask, to_source, (width, height), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)

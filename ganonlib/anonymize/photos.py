@@ -261,7 +261,7 @@ def _compose(anonymizer: Any, photo: Photo, generated: dict[int, np.ndarray], fa
         why = _why_not(anonymizer, face, failure)
         new = generated.get(face.index)
         if not why and cfg.paste_back:
-            mask = face_mask(face.points, face.aligned, cfg.feather, result.shape)
+            mask = face_mask(face.points, face.aligned, cfg.feather)
             candidate = paste_back(result, new, face.aligned, mask, blend=cfg.blend, colour=cfg.match_colour)
             if changed_share(result, candidate, box) < _MIN_CHANGED:
                 why = "unchanged: the new face changed too little of the detected face"
