@@ -34,7 +34,7 @@ def _pad(size: int, feather: float, points: np.ndarray | None) -> int:
     return int(np.ceil(beyond + _PAD_SIGMAS * max(feather * size, 0.5)))
 
 
-def face_mask(points: np.ndarray | None, aligned: AlignedFace, feather: float = 0.04) -> np.ndarray:
+def face_mask(points: np.ndarray | None, aligned: AlignedFace, feather: float = 0.06) -> np.ndarray:
     """(S + 2P, S + 2P) float32 in [0, 1]: the face hull of the mesh (the generator paints hair and background
     black, so only the face itself is replaced), or the crop's content where no mesh is known, in the aligned frame
     grown by P on each side, softened by a Gaussian of ``feather`` x S."""
