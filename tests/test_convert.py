@@ -54,6 +54,8 @@ def test_a_checkpoint_whose_pickle_would_run_code_is_refused(lightning_checkpoin
         convert_lightning_checkpoint(tmp_path / "malicious.ckpt", tmp_path / "gen.pt")
     assert not marker.exists() and not (tmp_path / "gen.pt").exists()
     # nor does a known library smuggle a function in: only its classes become placeholders
+    torch.save({"state_dict": {}, "callbacks": {"x": np.zeros(3), "y": np.float32(0.5)}}, tmp_path / "data.ckpt")
+    assert all(isinstance(v, Inert) for v in read_lightning_checkpoint(tmp_path / "data.ckpt")["callbacks"].values())
     torch.save({"state_dict": {}, "x": np.save}, tmp_path / "function.ckpt")
     with pytest.raises(UnsafeCheckpointError, match=r"numpy\S*\.save"):
         read_lightning_checkpoint(tmp_path / "function.ckpt")

@@ -33,8 +33,13 @@ _REAL = {
     ("torch._utils", "_rebuild_tensor"), ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor_v3"),
     ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"),
     ("torch", "Size"), ("torch", "device"), ("torch.serialization", "_get_layout"),
+    ("_codecs", "encode"),  # how protocol 2 writes bytes (as torch's own tensors-only loader allows too)
 }
 _TORCH_DTYPES = {name for name in dir(torch) if isinstance(getattr(torch, name, None), torch.dtype)}
+# numpy's data constructors (arrays and scalars in callback or loop state) become placeholders too: named one by one,
+# since the rest of numpy's functions (numpy.save, numpy.load, ...) are no data
+_NUMPY_DATA = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+               for name in ("_reconstruct", "scalar")} | {("numpy", "dtype"), ("numpy", "ndarray")}
 # libraries whose objects a training checkpoint carries as data: their classes become placeholders
 _DATA_LIBRARIES = ("pytorch_lightning", "lightning", "lightning_fabric", "lightning_utilities", "torchmetrics",
                    "numpy", "argparse", "pathlib", "omegaconf", "typing", "enum", "datetime")
@@ -85,7 +90,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return super().find_class(module, name)
         if module == "torch" and name in _TORCH_DTYPES:
             return getattr(torch, name)
-        if module.split(".")[0] in _DATA_LIBRARIES and name[:1].isupper():
+        if (module.split(".")[0] in _DATA_LIBRARIES and name[:1].isupper()) or (module, name) in _NUMPY_DATA:
             return _placeholder(module, name)
         raise UnsafeCheckpointError(f"the checkpoint's pickle calls {module}.{name}, which is neither a tensor, a "
                                     f"container nor a known data class: refused, nothing of it was run")
