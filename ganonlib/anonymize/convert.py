@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ganonlib.models.generator_file import LANDMARK_STYLES, save_generator
+from ganonlib.models.generator_file import save_generator
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.weights import WeightsError, verify_sha256
 
@@ -135,8 +135,6 @@ def convert_lightning_checkpoint(src: str | Path, dst: str | Path, image_size: i
     hparams = _hyper_parameters(state)
     size = image_size or int(hparams.get("img_size", hparams.get("image_size", 512)))
     style = landmarks_style or str(hparams.get("landmarks_style", "cross"))
-    if style not in LANDMARK_STYLES:
-        raise WeightsError(f"{src}: landmark style {style!r} is none of {', '.join(LANDMARK_STYLES)}")
     net = GeneratorUNet()
     try:
         net.load_state_dict(generator, strict=True)

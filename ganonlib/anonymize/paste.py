@@ -14,6 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ganonlib.config import BLENDS
 from ganonlib.faces.align import AlignedFace
 from ganonlib.faces.segment import head_region
 
@@ -21,6 +22,8 @@ __all__ = ["face_mask", "match_colour", "paste_back"]
 
 # how far past the crop the mask may reach, in feather sigmas: a Gaussian edge has faded to 0.1 % by then
 _PAD_SIGMAS = 3.2
+# the face hull widened by an eighth: the cheeks' outer band belongs to the face a detector boxes
+_WIDEN = 0.12
 
 
 def _pad(size: int, feather: float, points: np.ndarray | None) -> int:
@@ -29,7 +32,7 @@ def _pad(size: int, feather: float, points: np.ndarray | None) -> int:
     if points is not None:
         xy = np.asarray(points, dtype=np.float64)[:, :2] * size
         centre = xy.mean(axis=0)
-        widened = centre + (xy - centre) * 1.12  # head_region's widening, bounded by its largest case
+        widened = centre + (xy - centre) * (1.0 + _WIDEN)  # head_region's widening, bounded by its largest case
         beyond = max(0.0, float(-widened.min()), float(widened.max() - size))
     return int(np.ceil(beyond + _PAD_SIGMAS * max(feather * size, 0.5)))
 
@@ -44,8 +47,7 @@ def face_mask(points: np.ndarray | None, aligned: AlignedFace, feather: float = 
     if points is not None:
         grown = np.array(points, dtype=np.float64)
         grown[:, :2] = (grown[:, :2] * size + pad) / big
-        # widened by an eighth: the cheeks' outer band belongs to the face a detector boxes
-        region = head_region(grown, (big, big), hair=0.0, widen=0.12).astype(np.float32)
+        region = head_region(grown, (big, big), hair=0.0, widen=_WIDEN).astype(np.float32)
     else:
         region = np.zeros((big, big), np.float32)
         x0, y0, x1, y1 = aligned.content_box
@@ -98,8 +100,8 @@ def paste_back(photo: np.ndarray, face: np.ndarray, aligned: AlignedFace, mask: 
     :func:`face_mask`): ``feather`` mixes by the mask; ``poisson`` first clones the face into the photo (its colours
     meet the surroundings), then mixes that by the same mask. ``colour`` first matches the face's colour to the
     crop's."""
-    if blend not in ("feather", "poisson"):
-        raise ValueError(f"blend: choose one of feather, poisson (got {blend!r})")
+    if blend not in BLENDS:
+        raise ValueError(f"blend: choose one of {', '.join(BLENDS)} (got {blend!r})")
     size = face.shape[0]
     pad = (mask.shape[0] - size) // 2
     if colour:

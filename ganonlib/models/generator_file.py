@@ -10,13 +10,13 @@ from pathlib import Path
 
 import torch
 
+from ganonlib.config import LANDMARK_STYLES
 from ganonlib.io import atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.weights import WeightsError, require_weights, verify_sha256
 
 __all__ = ["FEW_PAIRS", "GeneratorSettings", "load_checkpoint", "load_generator", "save_generator"]
 
-LANDMARK_STYLES = ("cross", "point")  # ganonlib.faces.landmarks.render_landmarks
 
 
 # a generator trained on fewer pairs than this has seen too few people to paint realistic faces
