@@ -1,12 +1,21 @@
-"""End-to-end anonymization speed: prints one JSON line with faces/s at 512 and where the time goes.
+"""End-to-end anonymization speed: prints one JSON line with faces/s at 512, path against path, in one run.
 
-    python benchmarks/anonymize.py [--photos 24] [--size 512] [--weights models/gan/generator.pt]
+    python benchmarks/anonymize.py [--photos 24] [--device cpu|cuda] [--weights models/gan/generator.pt]
 
-Photos are the bundled sample's (one face each) unless --source names a folder. Without --weights an untrained
-generator of the right size is used: speed does not depend on the weights. End to end = read, detect, align, mesh,
-render, generate, write crop and pasted photo. Measured for fp32 (baseline) and the kit's default precision (auto:
-bf16 where the processor has native bf16) and the same compiled with torch.compile (warm-up untimed), in the same
-run, plus the fp32/bf16 output difference.
+Photos are the bundled sample's (one face each, replicated as augmented variants up to --photos) unless --source
+names a folder. Without --weights an untrained generator of the right size is used: speed does not depend on the
+weights. End to end = read, search every face (with the MTCNN cross-check), align, mesh, render, generate, paste
+back, write crop and photo, record the manifest.
+
+Measured in the same run, each on a fresh output folder after an untimed warm-up (models loaded in the workers):
+- ``serial``: today's path before the pipeline: one extraction worker, generation, then composing and writing in
+  the caller, one step after the other;
+- ``pipeline_w<k>``: the pipeline with k extraction workers (1 .. cores; the default is one per core), the next
+  photos extracted while a batch generates, composing and writing in a pool of threads;
+- ``pipeline_onnx``: the default pipeline with onnxruntime running the generator instead of torch;
+- ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native).
+Then where the time goes, each step alone in this process on the same photos: extraction, generation and
+composing + writing, per face, and the generator's busy share of the default pipeline's wall time.
 """
 from __future__ import annotations
 
@@ -16,28 +25,81 @@ import os
 import platform
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
-from ganonlib.anonymize.photos import start_extractor
+from ganonlib.anonymize.photos import _compose, extract_photo, start_extractor
 from ganonlib.config import SampleConfig
 from ganonlib.data.sample import build_sample
-from ganonlib.io import atomic_write_torch, iter_images, read_image
+from ganonlib.io import atomic_write_image, atomic_write_torch, file_sha256, iter_images
 from ganonlib.models.networks import define_G
+from ganonlib.models.onnx_generator import export_onnx
+
+
+class _BusyClock:
+    """Wraps an anonymizer's ``generate`` to add up the seconds it runs (the device synchronized at the end)."""
+
+    def __init__(self, anonymizer: Anonymizer) -> None:
+        self.seconds, self._inner = 0.0, anonymizer.generate
+        anonymizer.generate = self  # type: ignore[method-assign]
+
+    def __call__(self, landmarks: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        out = self._inner(landmarks)  # returns host memory: the device work is done
+        self.seconds += time.perf_counter() - start
+        return out
+
+
+def _run(an: Anonymizer, photos: list[Path], out: Path, serial: bool = False) -> tuple[dict, float, float]:
+    anonymize_files(photos[: an.cfg.batch_size], out / "warm", an, progress=False, serial=serial)
+    clock = _BusyClock(an)
+    start = time.perf_counter()
+    summary = anonymize_files(photos, out / "timed", an, progress=False, serial=serial)
+    elapsed = time.perf_counter() - start
+    del an.generate  # the instance attribute goes: the method is back
+    return summary, elapsed, clock.seconds
+
+
+def _steps(an: Anonymizer, photos: list[Path], out: Path) -> dict:
+    """Each step alone on the same photos, per face: what the pipeline overlaps."""
+    finder = start_extractor(an.preprocess, an.cfg.second_detector)
+    start = time.perf_counter()
+    extracted = [extract_photo(finder, (str(p), str(p), p.name, file_sha256(p))) for p in photos]
+    extract_s = time.perf_counter() - start
+    faces = [f for p in extracted for f in p.faces]
+    start = time.perf_counter()
+    generated = an.generate(np.stack([f.landmarks for f in faces]))
+    generate_s = time.perf_counter() - start
+    start, k = time.perf_counter(), 0
+    for photo in extracted:
+        new = {f.index: generated[k + i] for i, f in enumerate(photo.faces)}
+        k += len(photo.faces)
+        images, _ = _compose(an, photo, new, "", "benchmark")
+        for name, image in images:
+            atomic_write_image(out / name, image)
+    write_s = time.perf_counter() - start
+    total = extract_s + generate_s + write_s
+    per_face = {"extract": extract_s, "generate": generate_s, "compose_write": write_s}
+    return {"ms_per_face_alone": {k: round(1000 * v / len(faces), 1) for k, v in per_face.items()},
+            "share_of_serial_time": {k: round(v / total, 3) for k, v in per_face.items()}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=24)
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--source", type=Path, default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--skip", default="", help="comma-separated paths not to measure, e.g. serial,pipeline_w1")
     args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         weights = args.weights
@@ -49,39 +111,41 @@ def main() -> None:
             photos = sorted(iter_images(tmp / "sample" / "images"))[: args.photos]
         else:
             photos = sorted(iter_images(args.source))[: args.photos]
-        result = {"benchmark": "anonymize", "photos": len(photos), "device": args.device, "cpus": os.cpu_count(),
-                  "machine": platform.processor() or platform.machine(), "batch": args.batch,
-                  "bf16_native": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())}
-        outputs = {}
-        for precision, compiled in (("fp32", False), ("auto", False), ("auto_compiled", True)):
-            an = Anonymizer(AnonymizeConfig(weights=str(weights), device=args.device,
-                                            precision=precision.split("_")[0], batch_size=args.batch,
-                                            paste_back=True, compile=compiled))
-            result["image_size"] = an.image_size
-            finder = start_extractor(an.preprocess, an.cfg.second_detector)
-            anonymize_files(photos[: args.batch], tmp / "warm", an, progress=False)  # warm-up (and compilation)
-            start = time.perf_counter()
-            summary = anonymize_files(photos, tmp / precision, an, progress=False)
-            elapsed = time.perf_counter() - start
-            faces = summary["faces_anonymized"]
-            result[f"faces_per_s_{precision}"] = round(faces / elapsed, 2)
-            result["faces"] = faces
-            # where the time goes: extraction alone vs the generator alone, per face
-            t = time.perf_counter()
-            extracted = [f for p in photos for f in finder(read_image(p)) if f.ok]
-            extract_ms = 1000 * (time.perf_counter() - t) / max(len(extracted), 1)
-            marks = np.stack([f.landmarks for f in extracted])
-            t = time.perf_counter()
-            outputs[precision] = an.generate(marks)
-            generate_ms = 1000 * (time.perf_counter() - t) / len(marks)
-            result[f"ms_extract_per_face_{precision}"] = round(extract_ms, 1)
-            result[f"ms_generate_per_face_{precision}"] = round(generate_ms, 1)
-            result[f"precision_{precision}"] = str(an.dtype or torch.float32).replace("torch.", "")
-        diff = np.abs(outputs["fp32"].astype(int) - outputs["auto"].astype(int))
-        result["auto_vs_fp32_mean_abs_diff"] = round(float(diff.mean()), 3)
-        result["auto_vs_fp32_p99_abs_diff"] = int(np.percentile(diff, 99))
-        for name in ("auto", "auto_compiled"):
-            result[f"speedup_{name}_vs_fp32"] = round(result[f"faces_per_s_{name}"] / result["faces_per_s_fp32"], 2)
+        base = AnonymizeConfig(weights=str(weights), device=args.device, batch_size=args.batch, paste_back=True)
+        result: dict = {"benchmark": "anonymize", "photos": len(photos), "device": args.device, "cpus": cores,
+                        "machine": platform.processor() or platform.machine(), "batch": args.batch,
+                        "bf16_native": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())}
+        if args.device.startswith("cuda"):
+            result["gpu"] = torch.cuda.get_device_name()
+        onnx = export_onnx(weights) if "pipeline_onnx" not in skip else None
+        runs = [("serial", base, True)]
+        runs += [(f"pipeline_w{k}", replace(base, workers=k), False) for k in sorted({1, *range(2, cores + 1)})]
+        runs += [("pipeline_onnx", replace(base, backend="onnx"), False),
+                 ("pipeline_fp32", replace(base, precision="fp32"), False)]
+        default = f"pipeline_w{cores}"
+        for name, cfg, serial in runs:
+            if name in skip:
+                continue
+            an = Anonymizer(cfg)
+            try:
+                summary, elapsed, busy = _run(an, photos, tmp / name, serial)
+            finally:
+                an.close()
+            result["image_size"], result["faces"] = an.image_size, summary["faces_anonymized"]
+            result[f"faces_per_s_{name}"] = round(summary["faces_anonymized"] / elapsed, 2)
+            result[f"generator_busy_share_{name}"] = round(busy / elapsed, 3)
+            result[f"precision_{name}"] = str(an.dtype or torch.float32).replace("torch.", "")
+        if onnx:
+            result["onnx_vs_torch_max_abs_diff"] = onnx["max_abs_diff"]
+        if f"faces_per_s_{default}" in result and "faces_per_s_serial" in result:
+            result["default"] = default
+            result["speedup_default_vs_serial"] = round(result[f"faces_per_s_{default}"] /
+                                                        result["faces_per_s_serial"], 2)
+        an = Anonymizer(base)
+        try:
+            result.update(_steps(an, photos, tmp / "steps"))
+        finally:
+            an.close()
     print(json.dumps(result))
 
 

@@ -128,6 +128,17 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_onnx(args: argparse.Namespace) -> int:
+    from ganonlib.models.onnx_generator import export_onnx
+
+    report = export_onnx(args.weights, args.output, args.opset)
+    print(f"{report['onnx']} written (opset {report['opset']}, any batch size, {report['image_size']} px); "
+          f"onnxruntime vs torch on {report['checked_batch']} landmark images: max abs difference "
+          f"{report['max_abs_diff']:.2e} (outputs in [-1, 1]). Use it with `ganon anonymize IN OUT --backend onnx "
+          f"--weights {args.weights}`")
+    return 0
+
+
 def _sample(args: argparse.Namespace) -> int:
     from ganonlib.data.sample import build_sample
 
@@ -186,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--sha256", default=None, help="expected sha256 of the .ckpt, checked before reading it")
     conv.set_defaults(run=_convert)
 
+    from ganonlib.models.onnx_generator import OPSET
     from ganonlib.published import PUBLISHED
 
     weights = sub.add_parser("weights", help="the authors' published checkpoints")
@@ -204,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--allow-mismatch", action="store_true",
                        help="keep and convert a file whose size or sha256 is not the published one")
     fetch.set_defaults(run=_fetch)
+
+    onnx = sub.add_parser("export-onnx", help="export the generator to ONNX for `ganon anonymize --backend onnx`")
+    onnx.add_argument("--weights", default=AnonymizeConfig.weights, help="generator file (default: %(default)s)")
+    onnx.add_argument("--output", default=None, help="ONNX file (default: the weights' name with .onnx, where "
+                                                     "--backend onnx looks)")
+    onnx.add_argument("--opset", type=int, default=OPSET, help="ONNX opset (default: %(default)s)")
+    onnx.set_defaults(run=_export_onnx)
 
     sample = sub.add_parser("sample", help="build the bundled sample dataset")
     sample.add_argument("output", nargs="?", default="data/sample")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 __all__ = ["AnonymizeConfig", "AnonymizeParams", "ClassifierConfig", "ClassifierEvalConfig", "ConfigError",
-           "BLENDS", "DatasetConfig", "FALLBACKS", "GanTrainConfig", "IdentityEvalConfig", "NO_FACE_POLICIES", "Params",
+           "BACKENDS", "BLENDS", "DatasetConfig", "FALLBACKS", "GanTrainConfig", "IdentityEvalConfig", "NO_FACE_POLICIES", "Params",
            "PreprocessConfig", "SampleConfig", "from_section", "load_params", "params_section", "setting",
            "use_project_root"]
 
@@ -24,6 +24,7 @@ SEGMENTATION_NAMES = ("selfie", "unet", "none")
 LANDMARK_STYLES = ("cross", "point")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
+BACKENDS = ("torch", "onnx")  # what runs the generator at inference (ganonlib.models.onnx_generator for onnx)
 PHOTO_FORMATS = ("auto", "png", "jpeg")  # the whole pasted-back photos: auto = JPEG for JPEG inputs, else PNG
 NO_FACE_POLICIES = ("average", "skip", "blur")  # a photo in which no face is found
 FALLBACKS = ("blur", "fill", "none")  # a face found but not re-synthesized
@@ -242,9 +243,11 @@ class AnonymizeConfig:
     match_colour: bool = setting(False, "paste-back: shift the new face's colour (mean and spread in Lab) to the "
                                  "skin it replaces")
     compile: bool = setting(False, "torch.compile the generator: ~20 % faster on a CPU after ~45 s of compiling")
+    backend: str = setting("torch", "torch | onnx (onnxruntime on <weights>.onnx, written by `ganon export-onnx`; "
+                           "fp32)", choices=BACKENDS)
     strict: bool = setting(False, "exit 3 (a stage: fail) when any face got the fallback or any file failed")
-    workers: int = setting(1, "face extraction processes (a native crash in one costs one file)",
-                           check=_at_least(1))
+    workers: int = setting(0, "face extraction processes (0 = one per core; a native crash in one costs one "
+                           "file)", check=_at_least(0))
     second_detector: str = setting("mtcnn", "mtcnn | none: a second detector of another kind; the faces it finds "
                                    "that the search missed are anonymized too", choices=("mtcnn", "none"))
 

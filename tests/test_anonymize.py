@@ -10,7 +10,8 @@ from corpus import EXPECTED, HOSTILE, build_corpus, build_hostile
 from ganonlib.anonymize.convert import convert_lightning_checkpoint
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files, anonymize_pairs
 from ganonlib.cli import main
-from ganonlib.config import PreprocessConfig
+from ganonlib.config import PreprocessConfig, SampleConfig
+from ganonlib.data.sample import build_sample
 from ganonlib.io import read_manifest
 from ganonlib.train.gan import load_checkpoint
 
@@ -60,6 +61,27 @@ def test_cli_on_the_bad_input_and_hostile_corpus(tmp_path, generator_file, capsy
     assert pasted.shape == original.shape and not np.array_equal(pasted, original)
     assert (out / "faces" / "several_faces.jpg_f1.png").is_file()
     assert not list((out / "photos").glob("no_face.jpg.*"))  # a photo without face is never copied as "anonymized"
+
+
+def test_the_pipeline_writes_what_the_serial_path_writes(tmp_path, generator_file):
+    """Extraction workers, the feeder thread and the writer threads change when things happen, not what is written:
+    the same files, byte for byte, and the same manifest as one worker doing one step after the other."""
+    build_sample(SampleConfig(out_dir=str(tmp_path / "sample"), variants_per_photo=3))
+    photos = tmp_path / "sample" / "images"
+    (photos / "broken.png").write_bytes(b"not a png")  # a failed input takes its place in the order too
+    an = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu", paste_back=True, batch_size=2,
+                                    workers=2))
+    try:
+        serial = anonymize_files(photos, tmp_path / "serial", an, progress=False, serial=True)
+        piped = anonymize_files(photos, tmp_path / "piped", an, progress=False)
+    finally:
+        an.close()
+    assert serial == piped and serial["faces_found"] >= 9 and serial["files_failed"] == 1
+    files = {p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*") if p.is_file()}
+    assert files == {p.relative_to(tmp_path / "piped") for p in (tmp_path / "piped").rglob("*") if p.is_file()}
+    assert len([f for f in files if f.parts[0] == "photos"]) == 9
+    for name in files:
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "piped" / name).read_bytes(), name
 
 
 def test_a_jpeg_comes_back_a_jpeg_unless_png_is_asked_for(tmp_path, generator_file, astronaut):

@@ -22,6 +22,7 @@ from ganonlib.data.pairs import from_model_range, to_model_range
 from ganonlib.devices import resolve_device
 from ganonlib.io import atomic_write_image, file_sha256
 from ganonlib.models.generator_file import load_generator
+from ganonlib.models.onnx_generator import OnnxGenerator, onnx_path
 
 __all__ = ["AnonymizeConfig", "Anonymizer", "NO_FACE_POLICIES", "anonymize_files", "anonymize_pairs",
            "check_strict", "load_generator"]
@@ -56,6 +57,10 @@ class Anonymizer:
         self._forward = torch.compile(self.generator) if cfg.compile else self.generator
         self.dtype = _resolve_precision(cfg.precision, self.device)
         self.weights_sha256 = file_sha256(cfg.weights)
+        self.onnx = None
+        if cfg.backend == "onnx":  # onnxruntime runs the exported graph in fp32
+            self.onnx = OnnxGenerator(onnx_path(cfg.weights), cfg.weights, self.weights_sha256, self.device)
+            self.dtype = None
         # anonymizing caps nothing by default: every face found is re-synthesized or covered
         preprocess = preprocess or PreprocessConfig(image_size=self.image_size, max_faces=0,
                                                     landmarks_style=self.landmarks_style)
@@ -68,7 +73,7 @@ class Anonymizer:
             raise ValueError(f"the generator was trained on landmarks drawn as {self.landmarks_style!r} but these are "
                              f"drawn as {preprocess.landmarks_style!r}: train and infer with the same style")
         self.preprocess = replace(preprocess, segmentation="none")  # inference needs the landmarks only
-        self.pools: dict = {}  # extraction worker pools of anonymize_files, by task, kept between calls
+        self.pools: dict = {}  # extraction worker pools of anonymize_files, by task and size, kept between calls
         if self.preprocess.detector == "retinaface":  # its weights are checked now, not in every worker later
             from ganonlib.faces.detect import RetinaFaceDetector
 
@@ -91,9 +96,12 @@ class Anonymizer:
                 chunk = np.concatenate([chunk, np.zeros((self.cfg.batch_size - len(chunk), *chunk.shape[1:]),
                                                         chunk.dtype)])
             batch = torch.from_numpy(np.ascontiguousarray(chunk))[:, None]
-            x = to_model_range(batch.to(self.device)).contiguous(memory_format=torch.channels_last)
-            with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
-                y = self._forward(x)
+            if self.onnx is not None:
+                y = torch.from_numpy(self.onnx(to_model_range(batch).numpy()))
+            else:
+                x = to_model_range(batch.to(self.device)).contiguous(memory_format=torch.channels_last)
+                with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+                    y = self._forward(x)
             n = min(self.cfg.batch_size, len(landmarks) - start)
             out.append(from_model_range(y[:n]).permute(0, 2, 3, 1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import queue
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -172,35 +175,55 @@ def _fingerprint(anonymizer: Any) -> str:
 
 
 class _Writer:
-    """One thread that writes a photo's images, then appends its rows: a row is never recorded before its outputs
-    exist. PNG encoding runs in Pillow's C code without the GIL, so it overlaps the next faces' generation."""
+    """Composes each photo (paste-back, covers), writes its images, then appends its rows, in the order the photos
+    came: a row is never recorded before its outputs exist, and the manifest reads the same whatever the timing.
+    With ``threads`` the photos are composed and encoded by a pool of threads (OpenCV's filters and Pillow's PNG
+    and JPEG encoders run without the GIL, so they overlap each other and the next faces' generation) and recorded
+    by one committing thread; with 0, in the caller (the serial path).
+    """
 
-    def __init__(self, out_dir: Path, journal: Journal) -> None:
+    def __init__(self, out_dir: Path, journal: Journal, threads: int = 1) -> None:
         self.out_dir, self.journal = out_dir, journal
         self.error: OutputWriteError | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=16)  # bounded: memory stays flat on any number of photos
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="write") if threads else None
+        # bounded: memory stays flat on any number of photos (each entry holds one photo's images)
+        self._queue: queue.Queue = queue.Queue(maxsize=4 * max(threads, 1))
+        self._thread = threading.Thread(target=self._commit, daemon=True) if threads else None
+        if self._thread:
+            self._thread.start()
 
-    def _run(self) -> None:
+    def _write(self, compose: Callable[[], tuple[list[tuple[str, np.ndarray]], list[ManifestRow]]]) \
+            -> list[ManifestRow]:
+        images, rows = compose()
+        for name, image in images:
+            atomic_write_image(self.out_dir / name, image)
+        return rows
+
+    def _record(self, written: Callable[[], list[ManifestRow]]) -> None:
+        if self.error:
+            return
+        try:
+            self.journal.append(written())
+        except Exception as err:  # OSError above all; anything else must stop the run too, not hang it
+            detail = err.strerror if isinstance(err, OSError) and err.strerror else f"{type(err).__name__}: {err}"
+            self.error = OutputWriteError(f"cannot write in {display_name(self.out_dir)}: {detail}; the run "
+                                          f"stopped there, manifest.csv holds every photo finished before")
+
+    def _commit(self) -> None:
         while (job := self._queue.get()) is not None:
-            images, rows = job
-            if self.error:
-                continue
-            try:
-                for name, image in images:
-                    atomic_write_image(self.out_dir / name, image)
-                self.journal.append(rows)
-            except Exception as err:  # OSError above all; anything else must stop the run too, not hang it
-                detail = err.strerror if isinstance(err, OSError) and err.strerror else f"{type(err).__name__}: {err}"
-                self.error = OutputWriteError(f"cannot write in {display_name(self.out_dir)}: {detail}; the run "
-                                              f"stopped there, manifest.csv holds every photo finished before")
+            self._record(job)
 
-    def put(self, images: list[tuple[str, np.ndarray]], rows: list[ManifestRow]) -> None:
+    def put(self, compose: Callable[[], tuple[list[tuple[str, np.ndarray]], list[ManifestRow]]]) -> None:
+        """Queue one photo: ``compose`` returns its images and rows."""
+        self.check()
+        if self._pool is None:
+            self._record(lambda: self._write(compose))
+            return self.check()
+        job = self._pool.submit(self._write, compose).result
         while True:
             self.check()
             try:
-                self._queue.put((images, rows), timeout=1.0)
+                self._queue.put(job, timeout=1.0)
                 return
             except queue.Full:
                 continue
@@ -210,8 +233,56 @@ class _Writer:
             raise self.error
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        if self._thread:
+            self._queue.put(None)
+            self._thread.join()
+            self._pool.shutdown()
+
+
+class _Feeder:
+    """Runs the extraction pool's results into a bounded queue from a thread of its own, so the workers go on
+    extracting the next photos while the caller generates and composes: the pipeline's first stage."""
+
+    _END = object()
+
+    def __init__(self, results: Iterator, depth: int) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(results,), daemon=True)
+        self._thread.start()
+
+    def _run(self, results: Iterator) -> None:
+        try:
+            for entry in results:
+                if not self._offer(("item", entry)):
+                    return
+        except BaseException as err:  # a worker that cannot start: raised in the caller
+            self._offer(("error", err))
+            return
+        self._offer(("end", None))
+
+    def _offer(self, message: tuple) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(message, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator:
+        while True:
+            kind, value = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    def stop(self) -> None:
+        """Stop taking results (the thread ends at its next one); the pool is the caller's to close."""
+        self._stop.set()
+        self._thread.join(timeout=60)
 
 
 def _why_not(anonymizer: Any, face: ExtractedFace, failure: str) -> str:
@@ -332,12 +403,15 @@ def _summary(inputs: list[InputFile], blocks: dict[str, list[ManifestRow]], reus
 
 def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: str | Path, anonymizer: Any,
                     progress: bool = True,
-                    extract: Callable[[FaceFinder, tuple[str, str, str, str]], Photo] = extract_photo) -> dict:
+                    extract: Callable[[FaceFinder, tuple[str, str, str, str]], Photo] = extract_photo,
+                    serial: bool = False) -> dict:
     """Anonymize a photo, a folder tree (mirrored) or a list of photos into ``out_dir`` (layout in
     :mod:`ganonlib.anonymize.inputs`); returns the summary, also written to ``summary.json``.
 
     Raises :class:`InputError` before any work when the paths cannot be used, :class:`OutputWriteError` at the first
-    output that cannot be written. ``extract`` is the per-photo task run in the worker processes.
+    output that cannot be written. ``extract`` is the per-photo task run in the worker processes. ``serial`` runs
+    one extraction worker and composes and writes in the caller, one step after the other: the baseline the
+    pipeline is measured and checked against (same outputs, same manifest).
     """
     out_dir = Path(out_dir)
     inputs = discover_inputs([Path(p) for p in input_path] if isinstance(input_path, list) else Path(input_path),
@@ -362,15 +436,20 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
         else:
             todo.append((str(entry.path), entry.source, entry.rel, sha))
 
-    writer = _Writer(out_dir, journal)
+    # the pipeline: extraction workers -> (feeder thread) -> batched generation here -> compose and write threads
+    cores = os.cpu_count() or 1
+    workers = 1 if serial else (anonymizer.cfg.workers or cores)
+    writer = _Writer(out_dir, journal, threads=0 if serial else min(4, cores))
     # the workers (and their models) outlive the call: a notebook or benchmark calling again pays no start-up
-    pool = anonymizer.pools.get(extract)
+    key = (extract, workers)
+    pool = anonymizer.pools.get(key)
     if pool is None:
-        pool = anonymizer.pools[extract] = CrashSafePool(
-            extract, _start_worker, (anonymizer.preprocess, anonymizer.cfg.second_detector), anonymizer.cfg.workers)
+        pool = anonymizer.pools[key] = CrashSafePool(
+            extract, _start_worker, (anonymizer.preprocess, anonymizer.cfg.second_detector), workers)
+    feeder = None if serial else _Feeder(pool.imap(todo), depth=2 * anonymizer.cfg.batch_size)
     try:
         chunk: list[Photo] = []
-        results = pool.imap(todo)
+        results = pool.imap(todo) if feeder is None else iter(feeder)
         for n, (item, photo) in enumerate(tqdm(results, total=len(todo), desc="anonymize", disable=not progress),
                                           start=1):
             if isinstance(photo, Crashed):
@@ -380,10 +459,12 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
                     anonymizer.cfg.batch_size or n == len(todo):
                 generated, failure = _generate(anonymizer, chunk)
                 for p, new in zip(chunk, generated):
-                    writer.put(*_compose(anonymizer, p, new, failure, fingerprint))
+                    writer.put(partial(_compose, anonymizer, p, new, failure, fingerprint))
                 chunk = []
     except BaseException:
-        anonymizer.pools.pop(extract).close()  # items may still be in flight: a later call starts afresh
+        if feeder is not None:
+            feeder.stop()
+        anonymizer.pools.pop(key).close()  # items may still be in flight: a later call starts afresh
         raise
     finally:
         writer.close()

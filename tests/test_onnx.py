@@ -1,0 +1,51 @@
+"""ONNX export of the generator and the onnxruntime backend, checked against torch."""
+
+import numpy as np
+import pytest
+import torch
+
+from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer
+from ganonlib.cli import main
+from ganonlib.io import atomic_write_torch
+from ganonlib.models.networks import define_G
+from ganonlib.models.onnx_generator import OnnxMismatchError, export_onnx, onnx_path
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, generator_file):
+    weights = tmp_path_factory.mktemp("onnx") / "generator.pt"
+    weights.write_bytes(generator_file.read_bytes())
+    return weights, export_onnx(weights, check_batch=3)
+
+
+def test_export_matches_torch_at_any_batch_size(exported):
+    weights, report = exported
+    assert report["onnx"] == str(onnx_path(weights)) and report["image_size"] == 256
+    assert report["max_abs_diff"] < 1e-4 and report["checked_batch"] == 3  # a batch the export never saw
+
+
+def test_the_onnx_backend_paints_the_torch_face(exported):
+    weights, _ = exported
+    marks = np.where(np.random.default_rng(1).random((5, 256, 256)) < 0.02, 255, 0).astype(np.uint8)
+    torch_faces = Anonymizer(AnonymizeConfig(weights=str(weights), device="cpu", precision="fp32",
+                                             batch_size=2)).generate(marks)
+    onnx = Anonymizer(AnonymizeConfig(weights=str(weights), device="cpu", backend="onnx", batch_size=2))
+    assert onnx.dtype is None  # onnxruntime runs fp32 whatever the precision setting
+    faces = onnx.generate(marks)
+    assert faces.shape == torch_faces.shape == (5, 256, 256, 3)
+    assert np.abs(faces.astype(int) - torch_faces.astype(int)).max() <= 1  # rounding of the last grey level
+
+
+def test_a_stale_or_missing_onnx_file_is_refused_with_the_command_that_fixes_it(exported, tmp_path, capsys):
+    weights, _ = exported
+    other = tmp_path / "generator.pt"
+    torch.manual_seed(1)
+    atomic_write_torch(other, {"generator": define_G().state_dict(), "image_size": 256})
+    with pytest.raises(FileNotFoundError, match="ganon export-onnx --weights"):
+        Anonymizer(AnonymizeConfig(weights=str(other), device="cpu", backend="onnx"))
+    onnx_path(other).write_bytes(onnx_path(weights).read_bytes())  # exported from other weights
+    with pytest.raises(OnnxMismatchError, match="exported from other weights"):
+        Anonymizer(AnonymizeConfig(weights=str(other), device="cpu", backend="onnx"))
+    assert main(["export-onnx", "--weights", str(other)]) == 0
+    assert "max abs difference" in capsys.readouterr().out
+    Anonymizer(AnonymizeConfig(weights=str(other), device="cpu", backend="onnx"))  # fresh again
