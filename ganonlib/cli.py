@@ -16,7 +16,7 @@ from ganonlib.weights import MissingWeightsError
 __all__ = ["main"]
 
 # fixed by the generator file (its size and landmark style) or unused at inference
-_ANON_SKIP = ("image_size", "landmarks_style", "segmentation", "unet_weights", "n_jobs")
+_ANON_SKIP = ("image_size", "landmarks_style", "segmentation", "unet_weights", "n_jobs", "scheduler")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -233,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from ganonlib.anonymize.photos import OutputWriteError
+    from ganonlib.cluster import ClusterError
     from ganonlib.workers import WorkerError
 
     try:
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:  # name the option as the user typed it
         print(f"ganon: --{err.setting.replace('_', '-')}: {err.problem}", file=sys.stderr)
         return 2
-    except (MissingWeightsError, FileNotFoundError, ValueError, WorkerError) as err:
+    except (MissingWeightsError, FileNotFoundError, ValueError, WorkerError, ClusterError) as err:
         print(f"ganon: {err}", file=sys.stderr)
         return 2
     except OutputWriteError as err:

@@ -174,13 +174,17 @@ class PreprocessConfig:
     min_side: int = setting(16, "photos with a shorter side are refused", check=_at_least(1))
     n_jobs: int = setting(2, "parallel worker processes (-1: every core)",
                           check=lambda v: "" if v >= 1 or v == -1 else "must be at least 1 (or -1: every core)")
+    scheduler: str = setting("", "where the per-photo work runs: \"\" = this machine (n_jobs processes) | "
+                             "tcp://host:8786 = a running Dask cluster (workers share the file system)",
+                             check=lambda v: "" if not v or "://" in v else "an address like tcp://host:8786, or \"\"")
 
     def __post_init__(self) -> None:
         _validate(self)
 
     def fingerprint(self) -> str:
-        """Hash of every setting that changes the outputs (not n_jobs): cached results are reused only on a match."""
-        settings = {k: v for k, v in asdict(self).items() if k != "n_jobs"}
+        """Hash of every setting that changes the outputs (not where they are computed): cached results are reused
+        only on a match."""
+        settings = {k: v for k, v in asdict(self).items() if k not in ("n_jobs", "scheduler")}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 

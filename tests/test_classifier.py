@@ -27,6 +27,24 @@ def tiny(tmp_path_factory):
     return paths, np.array(labels)
 
 
+def test_augmentation_flips_each_training_image_with_the_seeded_coin_and_normalises(tiny):
+    """torchvision's v2 transforms draw what the hand-written flip drew (one torch.rand per image, flip below 0.5)."""
+    paths, labels = tiny
+    mean, std = torch.tensor((0.485, 0.456, 0.406)).view(3, 1, 1), torch.tensor((0.229, 0.224, 0.225)).view(3, 1, 1)
+    for train in (True, False):
+        data = ImageLabels(paths, labels, 32, train)
+        torch.manual_seed(5)
+        got = [data[i][0] for i in range(len(paths))]
+        torch.manual_seed(5)
+        flipped = 0
+        for i, x in enumerate(got):
+            raw = torch.from_numpy(np.array(Image.open(paths[i]).convert("RGB"))).permute(2, 0, 1).float() / 255
+            if train and torch.rand(()) < 0.5:
+                raw, flipped = raw.flip(-1), flipped + 1
+            torch.testing.assert_close(x, (raw - mean) / std)
+        assert 0 < flipped < len(paths) if train else flipped == 0
+
+
 def _cfg(**kw):
     return ClassifierConfig(**{"arch": "convnext_atto", "image_size": 32, "epochs": 4, "batch_size": 8,
                                "lr": 1.0e-3, "device": "cpu", "pretrained": "no", **kw})

@@ -28,3 +28,28 @@ def test_merge_keeps_the_best_of_overlapping_boxes():
     b = Detection((1, 1, 11, 11), 0.7, (2, 3), (8, 3))
     c = Detection((50, 50, 60, 60), 0.6, (52, 53), (58, 53))
     assert _merge([b, c, a]) == [a, c]
+
+
+def _greedy_nms(detections, iou=0.3):
+    """The hand-written merge torchvision's NMS replaced: kept here as the reference it must equal."""
+    def overlap(a, b):
+        w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+        h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+        return w * h / union if union > 0 else 0.0
+
+    kept = []
+    for det in sorted(detections, key=lambda d: d.score, reverse=True):
+        if all(overlap(det.box, k.box) < iou for k in kept):
+            kept.append(det)
+    return kept
+
+
+def test_merge_equals_the_greedy_nms_it_replaced():
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n = int(rng.integers(0, 12))
+        corners = rng.uniform(0, 200, (n, 2))
+        sizes = rng.uniform(5, 80, (n, 2))
+        dets = [Detection((*c, *(c + s)), float(rng.random()), (0, 0), (0, 0)) for c, s in zip(corners, sizes)]
+        assert _merge(dets) == _greedy_nms(dets), trial

@@ -23,6 +23,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+from ganonlib.cluster import parallel_backend
 from ganonlib.config import PreprocessConfig
 from ganonlib.data.datasets import Record
 from ganonlib.faces.extract import FaceExtractor
@@ -152,11 +153,12 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
         else:
             todo.append((rec, sha))
 
-    jobs = Parallel(n_jobs=cfg.n_jobs, return_as="generator_unordered")(
-        delayed(process_record)(rec, out_dir, cfg, sha) for rec, sha in todo)
     rows = list(kept)
-    for result in tqdm(jobs, total=len(todo), desc=f"preprocess {out_dir.name}", disable=not progress):
-        rows.extend(result)
+    with parallel_backend(cfg.scheduler, cfg.n_jobs) as n_jobs:
+        jobs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(process_record)(rec, out_dir, cfg, sha) for rec, sha in todo)
+        for result in tqdm(jobs, total=len(todo), desc=f"preprocess {out_dir.name}", disable=not progress):
+            rows.extend(result)
     rows.sort(key=lambda r: (r.source, r.face))
 
     removed = _remove_stale(out_dir, [r for rs in previous.values() for r in rs], rows)

@@ -48,21 +48,17 @@ def _top(detections: list[Detection], max_faces: int) -> list[Detection]:
     return ranked[:max_faces] if max_faces > 0 else ranked
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _merge(detections: list[Detection], iou: float = 0.3) -> list[Detection]:
-    """Greedy non-maximum suppression across models: one detection per face, the best-scored."""
-    kept: list[Detection] = []
-    for det in sorted(detections, key=lambda d: d.score, reverse=True):
-        if all(_iou(det.box, k.box) < iou for k in kept):
-            kept.append(det)
-    return kept
+    """Non-maximum suppression across models (torchvision's): one detection per face, the best-scored, best first."""
+    if len(detections) < 2:
+        return list(detections)
+    import torch
+    from torchvision.ops import nms
+
+    # float64: boxes in pixels of large photos keep their exact overlap
+    boxes = torch.tensor([d.box for d in detections], dtype=torch.float64)
+    scores = torch.tensor([d.score for d in detections], dtype=torch.float64)
+    return [detections[i] for i in nms(boxes, scores, iou).tolist()]
 
 
 class MediaPipeDetector:

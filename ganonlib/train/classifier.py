@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
 from ganonlib.config import ClassifierConfig
@@ -30,8 +31,9 @@ class ImageLabels(Dataset):
     def __init__(self, paths: list[str | Path], labels: np.ndarray, image_size: int, train: bool) -> None:
         self.paths, self.labels = list(paths), np.asarray(labels)
         self.image_size, self.train = image_size, train
-        self.mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-        self.std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+        # a flip with probability 0.5 per image (drawn from torch's seeded generator), then ImageNet normalisation
+        flips = [v2.RandomHorizontalFlip(0.5)] if train else []
+        self.transform = v2.Compose([*flips, v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -42,9 +44,7 @@ class ImageLabels(Dataset):
         image = Image.fromarray(read_image(self.paths[i], min_side=1)).resize((self.image_size, self.image_size),
                                                                            Image.Resampling.BILINEAR)
         x = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).float().div_(255.0)
-        if self.train and torch.rand(()) < 0.5:
-            x = x.flip(-1)
-        return (x - self.mean) / self.std, torch.as_tensor(self.labels[i])
+        return self.transform(x), torch.as_tensor(self.labels[i])
 
 
 def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torchvision.utils import make_grid
 from tqdm.auto import tqdm
 
 from ganonlib.config import GanTrainConfig
@@ -256,9 +257,8 @@ class _Run:
         marks = self._marks(self.preview.points)
         fake = from_model_range(self.g(self._to_device(marks))).cpu()
         faces = torch.from_numpy(np.asarray(self.preview.faces))
-        rows = [torch.cat([marks[i].cpu().expand(3, -1, -1), faces[i], fake[i]], 2)
-                for i in range(len(fake))]  # landmarks | real | generated
-        grid = torch.cat(rows, 1).permute(1, 2, 0).numpy()
+        tiles = [t for i in range(len(fake)) for t in (marks[i].cpu().expand(3, -1, -1), faces[i], fake[i])]
+        grid = make_grid(tiles, nrow=3, padding=0).permute(1, 2, 0).numpy()  # rows of landmarks | real | generated
         atomic_write_image(self.out / "samples" / f"epoch_{epoch + 1:03d}.png", grid)
 
     def rng_states(self) -> list[dict[str, torch.Tensor]]:
