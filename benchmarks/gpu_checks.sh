@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks, in one go on a CUDA machine with PyTorch (ganonlib need not be installed, mediapipe need not be
-# there): training throughput at 512², batch 32, and the training phase of the real-data check on faces prepared
+# there): training throughput at 512², batch 32, anonymizing end to end where the kit's environment is, and the
+# training phase of the real-data check on faces prepared
 # beforehand (python benchmarks/realdata_quality.py --phase prepare, on any machine with the kit installed).
 # Figures and the held-out outputs go to $OUT (default reports/gpu); finish with
 #   tar xzf $OUT/realdata.tgz && python benchmarks/realdata_quality.py --phase evaluate
@@ -25,6 +26,14 @@ if [ -f $RQ/processed/index.csv ] && [ -f $RQ/naive/index.csv ]; then
         $RQ/gan_ours/losses.csv $RQ/gan_naive/losses.csv $RQ/gan_ours/samples
 else
     echo "$RQ/processed is missing: run benchmarks/realdata_quality.py --phase prepare first"
+fi
+# end-to-end anonymizing on the GPU (needs the kit's environment: mediapipe for the face search): the pipeline with
+# one extraction worker per core against the serial path, over 2,000 photos (the sample's, replicated)
+if $PY -c "import mediapipe, ganonlib" 2>/dev/null; then
+    timeout "${ANONYMIZE_S:-400}" $PY benchmarks/anonymize.py --device cuda --photos "${ANON_PHOTOS:-2000}" --batch 32 \
+        --skip "$(seq -s, -f 'pipeline_w%g' 1 $(( $(nproc) - 1 )))" 2>&1 | tail -n 1 | tee "$OUT/anonymize.json"
+else
+    echo "anonymize benchmark skipped: mediapipe or ganonlib is not importable here"
 fi
 if [ -n "${ALSO_MODE:-}" ] && [ "${SECONDS}" -lt "${STOP_AT:-420}" ]; then
     timeout $(( ${STOP_AT:-420} + 150 - SECONDS )) $PY benchmarks/train_throughput.py --size 512 --batch 32 \

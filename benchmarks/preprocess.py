@@ -1,4 +1,5 @@
-"""Preprocessing throughput: prints one JSON line with images/s for n_jobs 1 and 2 and ms per step.
+"""Preprocessing throughput: prints one JSON line with images/s for n_jobs 1, 2 and every core, on a Dask LocalCluster
+of one worker per core, and ms per step.
 
     python benchmarks/preprocess.py [--images 120] [--size 512] [--source DIR]
 
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=120)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--source", type=Path, default=None, help="folder of photos (default: the bundled sample)")
+    parser.add_argument("--no-dask", action="store_true", help="skip the run on a Dask LocalCluster")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -88,13 +90,34 @@ def main() -> None:
                   "source": str(args.source or "bundled sample"), "cpus": os.cpu_count(),
                   "machine": platform.processor() or platform.machine()}
         result.update(step_times([r.path for r in records], cfg, tmp))
-        for n_jobs in (1, 2):
+        cores = os.cpu_count() or 1
+        for n_jobs in sorted({1, 2, cores}):
             start = time.perf_counter()
             summary = preprocess_dataset(records, tmp / f"out{n_jobs}", replace(cfg, n_jobs=n_jobs), progress=False)
             elapsed = time.perf_counter() - start
             result[f"images_per_s_n_jobs_{n_jobs}"] = round(len(records) / elapsed, 2)
             result[f"pairs_n_jobs_{n_jobs}"] = summary["pairs"]
         result["speedup_2_vs_1"] = round(result["images_per_s_n_jobs_2"] / result["images_per_s_n_jobs_1"], 2)
+        if not args.no_dask:
+            # the same run on a Dask LocalCluster of one single-threaded worker process per core (cluster start-up
+            # untimed, worker model loading timed as the local run's is)
+            from distributed import LocalCluster
+
+            with LocalCluster(n_workers=cores, threads_per_worker=1, processes=True, host="127.0.0.1",
+                              dashboard_address=None) as cluster:
+                start = time.perf_counter()
+                summary = preprocess_dataset(records, tmp / "out_dask",
+                                             replace(cfg, scheduler=cluster.scheduler_address), progress=False)
+                elapsed = time.perf_counter() - start
+            result[f"images_per_s_dask_{cores}_workers"] = round(len(records) / elapsed, 2)
+            result["dask_outputs_equal_local"] = _same_files(tmp / "out_dask", tmp / f"out{cores}")
+    print(json.dumps(result))
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    files = {p.relative_to(a) for p in a.rglob("*") if p.is_file()}
+    return files == {p.relative_to(b) for p in b.rglob("*") if p.is_file()} and all(
+        (a / f).read_bytes() == (b / f).read_bytes() for f in files)
     print(json.dumps(result))
 
 
