@@ -174,6 +174,10 @@ def _fingerprint(anonymizer: Any) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# one photo's composition: its images (name, pixels) and its manifest rows
+_Compose = Callable[[], tuple[list[tuple[str, np.ndarray]], list[ManifestRow]]]
+
+
 class _Writer:
     """Composes each photo (paste-back, covers), writes its images, then appends its rows, in the order the photos
     came: a row is never recorded before its outputs exist, and the manifest reads the same whatever the timing.
@@ -192,8 +196,7 @@ class _Writer:
         if self._thread:
             self._thread.start()
 
-    def _write(self, compose: Callable[[], tuple[list[tuple[str, np.ndarray]], list[ManifestRow]]]) \
-            -> list[ManifestRow]:
+    def _write(self, compose: _Compose) -> list[ManifestRow]:
         images, rows = compose()
         for name, image in images:
             atomic_write_image(self.out_dir / name, image)
@@ -213,7 +216,7 @@ class _Writer:
         while (job := self._queue.get()) is not None:
             self._record(job)
 
-    def put(self, compose: Callable[[], tuple[list[tuple[str, np.ndarray]], list[ManifestRow]]]) -> None:
+    def put(self, compose: _Compose) -> None:
         """Queue one photo: ``compose`` returns its images and rows."""
         self.check()
         if self._pool is None:
@@ -242,8 +245,6 @@ class _Writer:
 class _Feeder:
     """Runs the extraction pool's results into a bounded queue from a thread of its own, so the workers go on
     extracting the next photos while the caller generates and composes: the pipeline's first stage."""
-
-    _END = object()
 
     def __init__(self, results: Iterator, depth: int) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
