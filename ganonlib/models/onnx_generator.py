@@ -58,11 +58,11 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, opset: int =
     example = torch.zeros(1, 3, size, size)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
-        # the TorchScript exporter (the dynamo one needs onnxscript) says it is legacy; instance norm without running
-        # statistics is exported "with train=True", which is what it computes in eval mode too;
+        # the TorchScript exporter (the dynamo one needs onnxscript) says it and its logging are legacy; instance
+        # norm without running statistics is exported "with train=True", which is what it computes in eval mode too
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*instance_norm.*", category=UserWarning)
         warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*instance_norm.*", category=UserWarning)
         # shape checks traced as constants: the image size is fixed by the weights, the batch stays dynamic (tested)
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         torch.onnx.export(generator, (example,), buffer, dynamo=False, opset_version=opset, input_names=[_INPUT],
