@@ -113,12 +113,15 @@ class CrashSafePool(Generic[T]):
                     pending.append(counter)
                     worker.job, counter = counter, counter + 1
                     worker.conn.send(item)
+            yielded = False
             while pending and pending[0] in results:
                 index = pending.popleft()
                 yield held.pop(index), results.pop(index)
+                yielded = True
             if exhausted and not pending:
                 return
-            self._wait(results)
+            if not yielded:  # after yielding, idle workers take new items first: waiting now could wait forever
+                self._wait(results)
 
     def _wait(self, results: dict[int, Any]) -> None:
         by_handle = {w.conn: w for w in self._workers}

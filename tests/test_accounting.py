@@ -89,6 +89,27 @@ def test_a_worker_killed_by_a_signal_costs_one_item():
     assert isinstance(results[1], Crashed) and str(results[1]) == "worker killed by SIGABRT"
 
 
+def _slow_first(state: int, item: int) -> int:
+    import time
+
+    time.sleep(1.0 if item == 0 else 0.01)  # the first item holds the line while the other worker runs ahead
+    return item
+
+
+def test_a_slow_item_does_not_stall_the_pool_once_the_others_have_run_ahead():
+    """Item 0 is slow: the second worker finishes the next items until the pool's look-ahead is full; when item 0
+    comes back, everything pending is yielded, and the idle workers must get new items instead of waiting on none."""
+    import threading
+
+    got: list = []
+    with CrashSafePool(_slow_first, _ten, workers=2) as pool:
+        runner = threading.Thread(target=lambda: got.extend(i for i, _ in pool.imap(range(20))), daemon=True)
+        runner.start()
+        runner.join(timeout=60)
+        assert not runner.is_alive(), f"the pool stalled after {len(got)} of 20 items"
+    assert got == list(range(20))
+
+
 def test_a_native_crash_in_extraction_costs_one_row(tmp_path, generator_file, astronaut):
     from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
     from crashing_extract import extract_or_abort
