@@ -1,5 +1,6 @@
 """Preprocessing on a Dask cluster (a LocalCluster of 2 worker processes on 127.0.0.1) writes what the local run
 writes."""
+import os
 from dataclasses import replace
 
 import pytest
@@ -21,12 +22,19 @@ def test_a_dask_cluster_preprocesses_exactly_like_the_local_processes(tmp_path, 
     root = build_corpus(tmp_path / "photos")
     records = load_dataset(DatasetConfig(name="corpus", kind="folder", root=str(root)))
     local = preprocess_dataset(records, tmp_path / "local", small_cfg, progress=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        cfg = replace(small_cfg, scheduler=cluster.scheduler_address)
-        remote = preprocess_dataset(records, tmp_path / "dask", cfg, progress=False)
-        with distributed.Client(cluster) as client:
-            ran_on = client.run(lambda: __import__("ganonlib.data.preprocess").data.preprocess._EXTRACTORS != {})
+    saved = dict(os.environ)
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                      dashboard_address=None) as cluster:
+            cfg = replace(small_cfg, scheduler=cluster.scheduler_address)
+            remote = preprocess_dataset(records, tmp_path / "dask", cfg, progress=False)
+            with distributed.Client(cluster) as client:
+                ran_on = client.run(lambda: __import__("ganonlib.data.preprocess").data.preprocess._EXTRACTORS != {})
+    finally:
+        # a LocalCluster's nannies leave OMP_NUM_THREADS=1 (and MKL's, OpenBLAS's) in this process's environment:
+        # every process a later test starts would then compute with one thread, the test process with two
+        os.environ.clear()
+        os.environ.update(saved)
     assert all(ran_on.values()) and len(ran_on) == 2  # both workers built an extractor: they did the work
     assert remote == local and local["pairs"] > 0
     assert _files(tmp_path / "dask") == _files(tmp_path / "local")  # same manifest, index, pairs, byte for byte
