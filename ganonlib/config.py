@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 __all__ = ["AnonymizeConfig", "AnonymizeParams", "ClassifierConfig", "ClassifierEvalConfig", "ConfigError",
-           "BACKENDS", "BLENDS", "DatasetConfig", "FALLBACKS", "GanTrainConfig", "IdentityEvalConfig", "NO_FACE_POLICIES", "Params",
-           "PreprocessConfig", "SampleConfig", "from_section", "load_params", "params_section", "setting",
-           "use_project_root"]
+           "BACKENDS", "BLENDS", "DatasetConfig", "FALLBACKS", "GanTrainConfig", "IdentityEvalConfig",
+           "NO_FACE_POLICIES", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params",
+           "params_section", "setting", "use_project_root"]
 
 T = TypeVar("T")
 
