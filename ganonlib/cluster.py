@@ -8,9 +8,12 @@ file system, as on an HPC cluster). The README ("Scaling out") says how to start
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, Sequence, TypeVar
 
-__all__ = ["ClusterError", "parallel_backend"]
+__all__ = ["ClusterError", "map_chunks", "parallel_backend"]
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 class ClusterError(RuntimeError):
@@ -34,3 +37,31 @@ def parallel_backend(scheduler: str, n_jobs: int, connect_timeout_s: float = 20.
                            f"out\"), or set scheduler to \"\" to run on this machine") from None
     with client, joblib.parallel_config(backend="dask", client=client, wait_for_workers_timeout=connect_timeout_s):
         yield -1  # every worker of the cluster
+
+
+def map_chunks(work: Callable[[list[Item]], list[Result]], items: Sequence[Item], *, scheduler: str = "",
+               n_jobs: int = 1, chunk_size: int = 64, desc: str = "", progress: bool = False) -> list[Result]:
+    """``work`` on consecutive chunks of ``items``, results concatenated in the items' order.
+
+    One local job runs in this process (nothing is pickled, models already loaded here are used); more jobs or a
+    ``scheduler`` run the chunks through :func:`parallel_backend`, where ``work`` must be a module-level function
+    (it travels to the workers by name) that loads what it needs once per worker process."""
+    from tqdm.auto import tqdm
+
+    chunks = [list(items[i:i + chunk_size]) for i in range(0, len(items), chunk_size)]
+    bar = tqdm(total=len(items), desc=desc or None, disable=not progress)
+    out: list[Result] = []
+    if not scheduler and n_jobs == 1:
+        for chunk in chunks:
+            out.extend(work(chunk))
+            bar.update(len(chunk))
+    else:
+        from joblib import Parallel, delayed
+
+        with parallel_backend(scheduler, n_jobs) as jobs:
+            for chunk, part in zip(chunks, Parallel(n_jobs=jobs, return_as="generator")(
+                    delayed(work)(chunk) for chunk in chunks)):
+                out.extend(part)
+                bar.update(len(chunk))
+    bar.close()
+    return out

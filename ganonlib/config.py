@@ -118,6 +118,14 @@ _SPLITS = ("train", "val", "test")
 _POSITIVE = _between(0.0, float("inf"), open_low=True)
 
 
+def _jobs(v: int) -> str:
+    return "" if v >= 1 or v == -1 else "must be at least 1 (or -1: every core)"
+
+
+def _scheduler_address(v: str) -> str:
+    return "" if not v or "://" in v else "an address like tcp://host:8786, or \"\""
+
+
 @dataclass(frozen=True)
 class SampleConfig:
     """The bundled sample: augmented variants of public-domain photos that installed packages ship."""
@@ -172,11 +180,10 @@ class PreprocessConfig:
     max_pixels: int = setting(100_000_000, "photos with more pixels are refused (decompression bombs)",
                               check=_at_least(1))
     min_side: int = setting(16, "photos with a shorter side are refused", check=_at_least(1))
-    n_jobs: int = setting(2, "parallel worker processes (-1: every core)",
-                          check=lambda v: "" if v >= 1 or v == -1 else "must be at least 1 (or -1: every core)")
+    n_jobs: int = setting(2, "parallel worker processes (-1: every core)", check=_jobs)
     scheduler: str = setting("", "where the per-photo work runs: \"\" = this machine (n_jobs processes) | "
                              "tcp://host:8786 = a running Dask cluster (workers share the file system)",
-                             check=lambda v: "" if not v or "://" in v else "an address like tcp://host:8786, or \"\"")
+                             check=_scheduler_address)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -286,6 +293,11 @@ class IdentityEvalConfig:
     leakage_train_sample: int = setting(50, "training faces compared with each anonymized face (leakage)",
                                         check=_at_least(1))
     seed: int = setting(0, "seed of the leakage sample")
+    n_jobs: int = setting(1, "processes that read, embed and mesh the images (1: this one; -1: every core)",
+                          check=_jobs)
+    scheduler: str = setting("", "where the per-image work runs: \"\" = this machine (n_jobs processes) | "
+                             "tcp://host:8786 = a running Dask cluster (workers share the file system)",
+                             check=_scheduler_address)
 
     def __post_init__(self) -> None:
         _validate(self)
