@@ -261,6 +261,15 @@ class AnonymizeConfig:
                            "file)", check=_at_least(0))
     second_detector: str = setting("mtcnn", "mtcnn | none: a second detector of another kind; the faces it finds "
                                    "that the search missed are anonymized too", choices=("mtcnn", "none"))
+    detect_every: int = setting(1, "videos: search every k-th frame for faces and follow them by their mesh in "
+                                "between (1 = every frame)", check=_at_least(1))
+    track_max_gap: int = setting(5, "videos: frames a face may go undetected before its track ends (its predicted "
+                                 "box is covered meanwhile); a new face is also covered this many frames back",
+                                 check=_at_least(0))
+    smooth_min_cutoff: float = setting(1.0, "videos: One-Euro cut-off (Hz) on each face's alignment and landmarks: "
+                                       "lower = steadier", check=_POSITIVE)
+    smooth_beta: float = setting(1.0, "videos: One-Euro speed coefficient (per face height per second): higher = "
+                                 "follows fast moves sooner", check=_at_least(0.0))
 
     def __post_init__(self) -> None:
         _validate(self)

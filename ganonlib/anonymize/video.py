@@ -1,0 +1,258 @@
+"""``ganon anonymize`` on a video: every face tracked through the clip, re-synthesized steadily, and covered wherever
+it cannot be (README, "Videos").
+
+Per frame: the face search of the photos (every ``detect_every`` frames) or, in between, each face's mesh at its
+predicted box; the tracker associates faces across frames (:mod:`ganonlib.anonymize.tracking`). Each face's
+alignment and landmarks pass a One-Euro filter, so a still face gets the same landmark image, hence the same
+generated face, frame after frame (the generator has no randomness); its paste-back mask is averaged over time.
+
+Fail closed in time: a face the detector loses for up to ``track_max_gap`` frames is covered at its predicted box; a
+face first found in frame t is also covered in the ``track_max_gap`` (at least ``detect_every``) frames before t,
+which are held back for that; a face whose mesh does not fit, or whose new face changed too little of it, is
+covered; a frame whose search failed is blurred whole. Nothing of a clip is written under its name before it is
+finished.
+"""
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ganonlib.anonymize.cover import changed_share, cover_box, cover_region
+from ganonlib.anonymize.paste import face_mask, paste_back
+from ganonlib.anonymize.tracking import FaceTracker, OneEuroFilter, Track
+from ganonlib.anonymize.video_io import VideoWriter, probe_video, read_frames
+from ganonlib.faces.align import AlignedFace, align_face
+from ganonlib.faces.detect import Detection
+from ganonlib.faces.extract import ExtractedFace
+from ganonlib.faces.landmarks import render_landmarks
+
+__all__ = ["ClipResult", "VIDEO_SETTINGS", "anonymize_clip"]
+
+# settings that change only videos' outputs (left out of the photos' fingerprint)
+VIDEO_SETTINGS = ("detect_every", "track_max_gap", "smooth_min_cutoff", "smooth_beta")
+_MIN_CHANGED = 0.3  # as for photos: a replacement must change 30 % of the face box by > 20 grey levels
+_MASK_MEMORY = 0.5  # weight of the previous frame's mask in a face's paste-back mask
+
+
+@dataclass
+class ClipResult:
+    """What happened in one clip, for its manifest rows and the run's summary."""
+
+    frames: int = 0
+    frames_searched: int = 0
+    frames_blurred: int = 0  # the search failed: the whole frame blurred
+    faces: Counter = field(default_factory=Counter)  # face-frames by outcome
+    most_faces: int = 0  # in one frame
+    tracks: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    codec: str = ""
+
+    @property
+    def covered(self) -> int:
+        return sum(v for k, v in self.faces.items() if k != "ok")
+
+
+@dataclass
+class _Steady:
+    """One track's filters and its last paste-back mask."""
+
+    frame_points: OneEuroFilter
+    pose: OneEuroFilter
+    scale: float  # the face's height when first seen: the filters work in face heights
+    mask: np.ndarray | None = None
+    offset: np.ndarray | None = None  # box centre minus mesh centre when last detected (follows the box by the mesh)
+
+
+def _grown_for_motion(track: Track) -> tuple[float, float, float, float]:
+    """A lost face's predicted box, grown by how far it may have moved since it was last seen."""
+    reach = np.abs(track.velocity).max() * max(track.misses, 1)
+    x0, y0, x1, y1 = track.box
+    return (x0 - reach, y0 - reach, x1 + reach, y1 + reach)
+
+
+class _ClipAnonymizer:
+    def __init__(self, anonymizer: Any, finder: Any, rate: float) -> None:
+        self.anonymizer, self.finder, self.rate = anonymizer, finder, rate
+        self.cfg = anonymizer.cfg
+        self.size = anonymizer.image_size
+        self.hold = max(self.cfg.track_max_gap, self.cfg.detect_every - 1)
+        self.tracker = FaceTracker(self.cfg.track_max_gap)
+        self.steady: dict[int, _Steady] = {}
+        self.held: deque[list] = deque()  # [image, pts] of frames not yet written
+        self.result = ClipResult()
+        self._search_next = True
+
+    # ---- per face ----------------------------------------------------------------------------------------------
+    def _steadied(self, track: Track) -> tuple[Detection, _Steady]:
+        """The track's detection with its box and eyes through the One-Euro filter."""
+        steady = self.steady.get(track.id)
+        if steady is None:
+            scale = max(float(track.box[3] - track.box[1]), 1.0)
+            make = lambda: OneEuroFilter(self.rate, self.cfg.smooth_min_cutoff, self.cfg.smooth_beta)  # noqa: E731
+            steady = self.steady[track.id] = _Steady(make(), make(), scale)
+        pose = steady.pose(np.concatenate([track.box, track.eyes.ravel()]) / steady.scale) * steady.scale
+        det = Detection(tuple(float(v) for v in pose[:4]), track.score, (float(pose[4]), float(pose[5])),
+                        (float(pose[6]), float(pose[7])))
+        return det, steady
+
+    def _landmarks(self, aligned: AlignedFace, points: np.ndarray, source: AlignedFace, steady: _Steady
+                   ) -> np.ndarray:
+        """Mesh ``points`` (normalised to ``source``'s crop) steadied in the frame, expressed in ``aligned``."""
+        in_frame = source.to_source(points[:, :2] * self.size)
+        smooth = steady.frame_points(in_frame / steady.scale) * steady.scale
+        out = points.copy()
+        out[:, :2] = aligned.to_aligned(smooth) / self.size
+        return out
+
+    def _face(self, image: np.ndarray, track: Track, seen: ExtractedFace | None) -> tuple[ExtractedFace, _Steady]:
+        """The track's face in this frame, aligned on its steadied pose: the search's mesh where it was detected,
+        else a new mesh at the predicted box (None points where there is none)."""
+        det, steady = self._steadied(track)
+        aligned = align_face(image, det, self.size, self.anonymizer.preprocess.margin)
+        face = ExtractedFace(index=track.id, detection=det, aligned=aligned)
+        if seen is not None and seen.points is not None:
+            face.points = self._landmarks(aligned, seen.points, seen.aligned, steady)
+        elif seen is None:
+            points = self.finder.extractor.mesher(aligned.image)
+            if points is not None:
+                face.points = self._landmarks(aligned, points, aligned, steady)
+        if face.points is not None:
+            face.landmarks = render_landmarks(face.points, self.size, self.anonymizer.landmarks_style)
+        return face, steady
+
+    def _follow_by_mesh(self, track: Track, face: ExtractedFace, steady: _Steady, seen: bool) -> None:
+        """Keep the track on the face between searches: the box follows the mesh's centre, the eyes its irises."""
+        if face.points is None:
+            return
+        pts = face.aligned.to_source(face.points[:, :2] * self.size)
+        centre = pts.mean(axis=0)
+        box_centre = np.array([(track.box[0] + track.box[2]) / 2, (track.box[1] + track.box[3]) / 2])
+        if seen or steady.offset is None:
+            steady.offset = box_centre - centre
+            return
+        shift = centre + steady.offset - box_centre
+        track.move_to(track.box + np.tile(shift, 2), pts[[468, 473]])
+
+    # ---- per frame ---------------------------------------------------------------------------------------------
+    def frame(self, index: int, image: np.ndarray, pts: int | None) -> None:
+        from ganonlib.anonymize.photos import _mesh_matches
+
+        search = self._search_next or index % self.cfg.detect_every == 0
+        self._search_next = False
+        try:
+            found = self.finder(image) if search else None
+        except Exception as err:  # a frame the search fails on is not trusted to hold no face
+            self.result.frames_blurred += 1
+            self.result.notes.append(f"frame {index}: search failed ({type(err).__name__}): frame covered")
+            self._hold(image if self.cfg.fallback == "none" else cover_region(image, self.cfg.fallback), pts)
+            self.tracker.step(index, [])  # faces count as missed: their tracks are covered while they last
+            return
+        self.result.frames_searched += search
+        tracks, born = self.tracker.step(index, [f.detection for f in found] if found is not None else None)
+        by_detection = {id(f.detection): f for f in found or []}
+        result, todo = image, []
+        for track in tracks:
+            if track.state == "lost":
+                continue
+            seen = by_detection.get(id(track.observed))
+            face, steady = self._face(image, track, seen)
+            self._follow_by_mesh(track, face, steady, track.state == "seen")
+            if _mesh_matches(face):
+                todo.append((track, face, steady))
+            else:
+                self._search_next = True  # look again next frame rather than follow a misfit
+                result = self._cover(result, track, face.detection.box, "no_mesh" if face.points is None
+                                     else "mesh_mismatch")
+        failure = ""
+        generated: list[np.ndarray] = []
+        if todo:
+            try:
+                generated = list(self.anonymizer.generate(np.stack([f.landmarks for _, f, _ in todo])))
+            except Exception as err:  # e.g. out of memory: these faces are covered instead
+                failure = f"{type(err).__name__}: {err}"
+        for k, (track, face, steady) in enumerate(todo):
+            if failure:
+                result = self._cover(result, track, face.detection.box, "generation_failed")
+                continue
+            mask = face_mask(face.points, face.aligned, self.cfg.feather)
+            if steady.mask is not None and steady.mask.shape == mask.shape:
+                mask = _MASK_MEMORY * steady.mask + (1.0 - _MASK_MEMORY) * mask
+            steady.mask = mask
+            candidate = paste_back(result, generated[k], face.aligned, mask, blend=self.cfg.blend,
+                                   colour=self.cfg.match_colour)
+            box = tuple(float(v) for v in track.box)
+            if changed_share(result, candidate, box) < _MIN_CHANGED:
+                result = self._cover(result, track, box, "unchanged")
+            else:
+                result = candidate
+                self._count(track, "ok")
+        for track in tracks:
+            if track.state == "lost":
+                result = self._cover(result, track, _grown_for_motion(track), "lost")
+        self.result.most_faces = max(self.result.most_faces, len(tracks))
+        for track in born:  # the frames before a face was first found are not trusted to lack it
+            self._cover_held(track)
+        self._hold(result, pts)
+
+    def _count(self, track: Track, outcome: str) -> None:
+        track.frames[outcome] = track.frames.get(outcome, 0) + 1
+        self.result.faces[outcome] += 1
+
+    def _cover(self, image: np.ndarray, track: Track, box: tuple[float, ...], why: str) -> np.ndarray:
+        self._count(track, why)
+        if self.cfg.fallback == "none":
+            return image
+        return cover_box(image, tuple(box), self.cfg.fallback)
+
+    def _cover_held(self, track: Track) -> None:
+        """Cover a new face's box in the held frames, grown by a tenth of the face per frame back: it may have been
+        moving."""
+        for age, held in enumerate(reversed(self.held), start=1):
+            if self.cfg.fallback != "none":
+                held[0] = cover_box(held[0], tuple(track.box), self.cfg.fallback, margin=0.25 + 0.1 * age)
+            self._count(track, "before_first_seen")
+
+    def _hold(self, image: np.ndarray, pts: int | None) -> None:
+        self.held.append([image, pts])
+        self.result.frames += 1
+
+    def ready(self, final: bool = False) -> list[list]:
+        """Frames that no later face can reach back to any more: to be written."""
+        out = []
+        while self.held and (final or len(self.held) > self.hold):
+            out.append(self.held.popleft())
+        return out
+
+
+def anonymize_clip(anonymizer: Any, finder: Any, source: str | Path, out_path: Path, kind: str,
+                   progress: bool = True) -> ClipResult:
+    """Anonymize the video ``source`` into ``out_path`` (same container ``kind``); raises
+    :class:`ganonlib.anonymize.video_io.VideoError` for a video that cannot be read or written (nothing is left
+    under ``out_path`` then)."""
+    info = probe_video(source)
+    clip = _ClipAnonymizer(anonymizer, finder, float(info.rate))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    writer = VideoWriter(source, out_path, kind)
+    try:
+        bar = tqdm(total=info.frames or None, desc=Path(source).name, unit="frame", disable=not progress)
+        for index, (image, pts) in enumerate(read_frames(source, writer)):
+            clip.frame(index, image, pts)
+            for held_image, held_pts in clip.ready():
+                writer.write(held_image, held_pts)
+            bar.update(1)
+        for held_image, held_pts in clip.ready(final=True):
+            writer.write(held_image, held_pts)
+        bar.close()
+        writer.close()
+    except BaseException:
+        writer.abandon()
+        raise
+    result = clip.result
+    result.codec, result.notes = writer.codec, writer.notes + result.notes
+    result.tracks = [{"track": t.id, "first_frame": t.born, **t.frames} for t in clip.tracker.all_tracks()]
+    return result
