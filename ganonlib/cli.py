@@ -81,6 +81,11 @@ def _anonymize(args: argparse.Namespace) -> int:
           f"failed, {s['files_not_images']} not images, {s['files_reused']} reused from an earlier run. "
           f"Faces by height: {', '.join(f'{k} px: {v}' for k, v in s['faces_by_height_px'].items() if v) or 'none'}. "
           f"Details: {args.output}/manifest.csv")
+    if s.get("videos_anonymized"):
+        print(f"videos: {s['videos_anonymized']} anonymized, {s['video_frames']} frames; face-frames: "
+              f"{s['video_face_frames_anonymized']} re-synthesized, {s['video_face_frames_covered']} covered "
+              f"({', '.join(f'{k} {v}' for k, v in s['video_face_frames_by_outcome'].items() if k != 'ok') or '-'}); "
+              f"a video's faces count as its tracks above")
     try:
         check_strict(cfg, s)
     except StrictModeError as err:
@@ -172,10 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     pre.set_defaults(run=_preprocess)
 
     anon = sub.add_parser("anonymize", help="replace every face with a GAN-synthesized one (paper 3.4)")
-    anon.add_argument("input", help="a photo or a folder of photos (the tree is mirrored)")
+    anon.add_argument("input", help="a photo, a video (mp4, mov, avi, mkv, webm: known by content) or a folder of "
+                                     "them (the tree is mirrored)")
     anon.add_argument("output", help="output folder (not the input, nor holding it): faces/<name>_f<k>.png "
-                                      "(aligned anonymized crops), photos/<name>.png|jpg (--paste-back), manifest.csv, "
-                                      "summary.json")
+                                      "(aligned anonymized crops), photos/<name>.png|jpg (--paste-back), "
+                                      "videos/<name> (every frame), manifest.csv, summary.json")
     _add_config_options(anon, AnonymizeConfig)
     # anonymizing caps nothing unless asked: every face found is re-synthesized or covered
     _add_config_options(anon, PreprocessConfig, skip=_ANON_SKIP, defaults={"max_faces": 0})

@@ -6,6 +6,7 @@ Output layout (names keep the source's own name, extension included, so ``x.jpg`
     OUT/photos/<rel>.<png|jpg>  the whole photo, every face replaced or covered (with paste-back); JPEG for a
                                 JPEG input unless the format setting says otherwise
     OUT/faces/<rel>_f<k>.png    the aligned anonymized crop of face k
+    OUT/videos/<rel>            a video, every face in every frame replaced or covered (same container)
     OUT/manifest.csv            one row per face and per input, appended as the run goes
     OUT/summary.json
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["InputError", "InputFile", "check_paths", "crop_name", "discover_inputs", "display_name", "photo_name",
-           "prepare_output"]
+           "prepare_output", "video_name"]
 
 _CROP_SUFFIX_ROOM = len("_f9999.png")
 
@@ -50,6 +51,10 @@ def display_name(path: Path | str) -> str:
 
 def photo_name(rel: str, jpeg: bool = False) -> str:
     return f"photos/{rel}.{'jpg' if jpeg else 'png'}"
+
+
+def video_name(rel: str) -> str:
+    return f"videos/{rel}"
 
 
 def crop_name(rel: str, index: int) -> str:

@@ -24,9 +24,11 @@ from tqdm.auto import tqdm
 
 from ganonlib.anonymize.cover import changed_share, cover_box, cover_region
 from ganonlib.anonymize.inputs import (InputFile, crop_name, discover_inputs, display_name, photo_name,
-                                       prepare_output)
+                                       prepare_output, video_name)
 from ganonlib.anonymize.journal import Journal
 from ganonlib.anonymize.paste import face_mask, paste_back
+from ganonlib.anonymize.video import VIDEO_SETTINGS, ClipResult, VideoJob, clip_rows, start_video_worker, video_task
+from ganonlib.anonymize.video_io import sniff_video
 from ganonlib.config import PreprocessConfig
 from ganonlib.faces.extract import ExtractedFace, FaceExtractor
 from ganonlib.faces.search import find_faces, overlap_of_smaller, size_histogram
@@ -52,7 +54,9 @@ def check_strict(cfg: Any, summary: dict) -> None:
     """Raise :class:`StrictModeError` under ``cfg.strict`` when any face got the fallback (or was left) or any file
     failed: a batch job can stop there instead of publishing covered faces."""
     if cfg.strict and (summary["faces_covered"] or summary["faces_left_unchanged"] or summary["files_failed"]):
-        raise StrictModeError(f"strict: {summary['faces_covered']} faces covered by the fallback, "
+        frames = summary.get("video_face_frames_covered", 0)
+        in_videos = f" ({frames} face-frames of videos covered)" if frames else ""
+        raise StrictModeError(f"strict: {summary['faces_covered']} faces covered by the fallback{in_videos}, "
                               f"{summary['faces_left_unchanged']} left unchanged, {summary['files_failed']} files "
                               f"failed (see manifest.csv)")
 
@@ -166,9 +170,11 @@ def extract_photo(finder: FaceFinder, item: tuple[str, str, str, str]) -> Photo:
     return photo
 
 
-def _fingerprint(anonymizer: Any) -> str:
-    """Everything that changes an output: a finished input is reused only when this matches."""
-    cfg = {k: v for k, v in asdict(anonymizer.cfg).items() if k not in ("batch_size", "compile", "strict", "workers")}
+def _fingerprint(anonymizer: Any, video: bool = False) -> str:
+    """Everything that changes an output (of a photo, or of a ``video``): a finished input is reused only when this
+    matches."""
+    ignored = ("batch_size", "compile", "strict", "workers") + (() if video else VIDEO_SETTINGS)
+    cfg = {k: v for k, v in asdict(anonymizer.cfg).items() if k not in ignored}
     settings = {"anonymize": cfg, "preprocess": anonymizer.preprocess.fingerprint(),
                 "weights": anonymizer.weights_sha256, "search": 1}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
@@ -402,6 +408,48 @@ def _summary(inputs: list[InputFile], blocks: dict[str, list[ManifestRow]], reus
     }
 
 
+def _anonymize_videos(jobs: list[VideoJob], anonymizer: Any, journal: Journal, fingerprint: str,
+                      progress: bool) -> list[ClipResult]:
+    """Each clip in the video worker (a native crash costs that clip; its unfinished file is removed), its rows
+    appended once its copy is in place."""
+    if not jobs:
+        return []
+    key = ("video", 1)
+    pool = anonymizer.pools.get(key)
+    if pool is None:
+        pool = anonymizer.pools[key] = CrashSafePool(
+            video_task, start_video_worker, (anonymizer.cfg, anonymizer.preprocess, anonymizer.cfg.second_detector), 1)
+    done = []
+    try:
+        for job, outcome in tqdm(pool.imap(jobs), total=len(jobs), desc="videos", disable=not progress):
+            if isinstance(outcome, Crashed):
+                Path(job.out_path + ".partial").unlink(missing_ok=True)
+                outcome = f"crashed: {outcome}"
+            if isinstance(outcome, str) and outcome.startswith("write_failed"):
+                raise OutputWriteError(f"cannot write {job.out_path}: {outcome.split(': ', 1)[1]}")
+            if isinstance(outcome, ClipResult):
+                done.append(outcome)
+            try:
+                journal.append(clip_rows(job, outcome, video_name(job.rel), fingerprint, anonymizer.cfg.fallback))
+            except OSError as err:
+                raise OutputWriteError(f"cannot write in {journal.path.parent}: {err.strerror or err}") from None
+    except BaseException:
+        anonymizer.pools.pop(key).close()
+        raise
+    return done
+
+
+def _video_summary(clips: list[ClipResult]) -> dict:
+    faces = Counter()
+    for clip in clips:
+        faces.update(clip.faces)
+    return {"videos_anonymized": len(clips), "video_frames": sum(c.frames for c in clips),
+            "video_face_frames_anonymized": faces["ok"],
+            "video_face_frames_covered": sum(v for k, v in faces.items() if k != "ok"),
+            "video_face_frames_by_outcome": dict(faces),
+            "video_frames_covered_whole": sum(c.frames_blurred for c in clips)}
+
+
 def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: str | Path, anonymizer: Any,
                     progress: bool = True,
                     extract: Callable[[FaceFinder, tuple[str, str, str, str]], Photo] = extract_photo,
@@ -419,8 +467,8 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
                              out_dir)
     prepare_output(out_dir)
     journal = Journal(out_dir / "manifest.csv")
-    done, fingerprint = journal.blocks(), _fingerprint(anonymizer)
-    todo, reused = [], 0
+    done, fingerprint, video_fingerprint = journal.blocks(), _fingerprint(anonymizer), _fingerprint(anonymizer, True)
+    todo, videos, reused = [], [], 0
     for entry in inputs:
         old = done.get(entry.source)
         try:
@@ -432,8 +480,13 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
             row = ManifestRow(source=entry.source, outcome=entry.outcome, reason=entry.problem, fingerprint=fingerprint)
             if old != [row]:
                 journal.append([row])
-        elif reusable(old or [], sha, fingerprint, out_dir):
+            continue
+        kind = sniff_video(entry.path)
+        if reusable(old or [], sha, video_fingerprint if kind else fingerprint, out_dir):
             reused += 1
+        elif kind:
+            videos.append(VideoJob(str(entry.path), entry.source, entry.rel, sha, kind,
+                                   str(out_dir / video_name(entry.rel)), progress))
         else:
             todo.append((str(entry.path), entry.source, entry.rel, sha))
 
@@ -444,13 +497,13 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
     # the workers (and their models) outlive the call: a notebook or benchmark calling again pays no start-up
     key = (extract, workers)
     pool = anonymizer.pools.get(key)
-    if pool is None:
+    if pool is None and todo:  # a run of videos only starts no photo workers
         pool = anonymizer.pools[key] = CrashSafePool(
             extract, _start_worker, (anonymizer.preprocess, anonymizer.cfg.second_detector), workers)
-    feeder = None if serial else _Feeder(pool.imap(todo), depth=2 * anonymizer.cfg.batch_size)
+    feeder = None if serial or not todo else _Feeder(pool.imap(todo), depth=2 * anonymizer.cfg.batch_size)
     try:
         chunk: list[Photo] = []
-        results = pool.imap(todo) if feeder is None else iter(feeder)
+        results = iter(()) if not todo else pool.imap(todo) if feeder is None else iter(feeder)
         for n, (item, photo) in enumerate(tqdm(results, total=len(todo), desc="anonymize", disable=not progress),
                                           start=1):
             if isinstance(photo, Crashed):
@@ -465,12 +518,16 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
     except BaseException:
         if feeder is not None:
             feeder.stop()
-        anonymizer.pools.pop(key).close()  # items may still be in flight: a later call starts afresh
+        if key in anonymizer.pools:  # items may still be in flight: a later call starts afresh
+            anonymizer.pools.pop(key).close()
         raise
     finally:
         writer.close()
     writer.check()
+    clips = _anonymize_videos(videos, anonymizer, journal, video_fingerprint, progress)
     summary = _summary(inputs, journal.blocks(), reused, anonymizer)
+    if videos:
+        summary.update(_video_summary(clips))
     try:
         atomic_write_json(out_dir / "summary.json", summary)
     except OSError as err:

@@ -36,7 +36,8 @@ class OneEuroFilter:
         tau = 1.0 / (2.0 * math.pi * cutoff)
         return 1.0 / (1.0 + tau * self.rate)
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, trail: float | None = None) -> np.ndarray:
+        """The filtered value of this sample; ``trail`` bounds how far it may stay behind the sample."""
         x = np.asarray(x, dtype=np.float64)
         if self._x is None or self._x.shape != x.shape:
             self._x, self._dx = x.copy(), np.zeros_like(x)
@@ -46,6 +47,8 @@ class OneEuroFilter:
         self._dx = a_d * dx + (1.0 - a_d) * self._dx
         a = self._alpha(self.min_cutoff + self.beta * np.abs(self._dx))
         self._x = a * x + (1.0 - a) * self._x
+        if trail is not None:
+            self._x = x + np.clip(self._x - x, -trail, trail)
         return self._x.copy()
 
 

@@ -25,18 +25,23 @@ from tqdm.auto import tqdm
 from ganonlib.anonymize.cover import changed_share, cover_box, cover_region
 from ganonlib.anonymize.paste import face_mask, paste_back
 from ganonlib.anonymize.tracking import FaceTracker, OneEuroFilter, Track
-from ganonlib.anonymize.video_io import VideoWriter, probe_video, read_frames
+from ganonlib.anonymize.video_io import VideoError, VideoWriter, probe_video, read_frames
 from ganonlib.faces.align import AlignedFace, align_face
 from ganonlib.faces.detect import Detection
 from ganonlib.faces.extract import ExtractedFace
 from ganonlib.faces.landmarks import render_landmarks
+from ganonlib.io import ManifestRow
 
-__all__ = ["ClipResult", "VIDEO_SETTINGS", "anonymize_clip"]
+__all__ = ["ClipResult", "VIDEO_SETTINGS", "VideoJob", "anonymize_clip", "clip_rows", "start_video_worker",
+           "video_task"]
 
 # settings that change only videos' outputs (left out of the photos' fingerprint)
 VIDEO_SETTINGS = ("detect_every", "track_max_gap", "smooth_min_cutoff", "smooth_beta")
 _MIN_CHANGED = 0.3  # as for photos: a replacement must change 30 % of the face box by > 20 grey levels
 _MASK_MEMORY = 0.5  # weight of the previous frame's mask in a face's paste-back mask
+# how far (in face heights) a steadied pose or landmark may stay behind the measured one: a moving face's new face
+# must not trail it and leave a sliver of the real one at its leading edge
+_MAX_TRAIL = 0.02
 
 
 @dataclass
@@ -95,7 +100,7 @@ class _ClipAnonymizer:
             scale = max(float(track.box[3] - track.box[1]), 1.0)
             make = lambda: OneEuroFilter(self.rate, self.cfg.smooth_min_cutoff, self.cfg.smooth_beta)  # noqa: E731
             steady = self.steady[track.id] = _Steady(make(), make(), scale)
-        pose = steady.pose(np.concatenate([track.box, track.eyes.ravel()]) / steady.scale) * steady.scale
+        pose = steady.pose(np.concatenate([track.box, track.eyes.ravel()]) / steady.scale, _MAX_TRAIL) * steady.scale
         det = Detection(tuple(float(v) for v in pose[:4]), track.score, (float(pose[4]), float(pose[5])),
                         (float(pose[6]), float(pose[7])))
         return det, steady
@@ -104,7 +109,7 @@ class _ClipAnonymizer:
                    ) -> np.ndarray:
         """Mesh ``points`` (normalised to ``source``'s crop) steadied in the frame, expressed in ``aligned``."""
         in_frame = source.to_source(points[:, :2] * self.size)
-        smooth = steady.frame_points(in_frame / steady.scale) * steady.scale
+        smooth = steady.frame_points(in_frame / steady.scale, _MAX_TRAIL) * steady.scale
         out = points.copy()
         out[:, :2] = aligned.to_aligned(smooth) / self.size
         return out
@@ -256,3 +261,69 @@ def anonymize_clip(anonymizer: Any, finder: Any, source: str | Path, out_path: P
     result.codec, result.notes = writer.codec, writer.notes + result.notes
     result.tracks = [{"track": t.id, "first_frame": t.born, **t.frames} for t in clip.tracker.all_tracks()]
     return result
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """One clip for the video worker: where it is, what it is, where its copy goes."""
+
+    path: str
+    source: str
+    rel: str
+    sha256: str
+    kind: str
+    out_path: str
+    progress: bool = True
+
+
+def start_video_worker(cfg: Any, preprocess: Any, second_detector: str) -> tuple[Any, Any]:
+    """Worker initializer: the generator and the face search, once per video worker process."""
+    from ganonlib.anonymize.ganonymization import Anonymizer
+    from ganonlib.anonymize.photos import start_extractor
+
+    return Anonymizer(cfg, preprocess), start_extractor(preprocess, second_detector)
+
+
+def video_task(state: tuple[Any, Any], job: VideoJob) -> ClipResult | str:
+    """Worker task: the clip's result, or why it failed (a reason for its row); never raises for a bad clip."""
+    anonymizer, finder = state
+    try:
+        return anonymize_clip(anonymizer, finder, job.path, Path(job.out_path), job.kind, job.progress)
+    except VideoError as err:
+        return f"video_unreadable: {err}"
+    except OSError as err:
+        return f"write_failed: {err.strerror or err}"
+    except Exception as err:  # one odd clip must not stop the run
+        return f"failed: {type(err).__name__}: {err}"
+
+
+_SAID = {"ok": "re-synthesized", "lost": "covered while lost", "before_first_seen": "covered before first found",
+         "no_mesh": "covered (no mesh)", "mesh_mismatch": "covered (mesh misfit)",
+         "unchanged": "covered (changed too little)", "generation_failed": "covered (generation failed)"}
+
+
+def _said(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {_SAID.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: kv[0] != "ok")
+                     if n) or "no face"
+
+
+def clip_rows(job: VideoJob, outcome: ClipResult | str, name: str, fingerprint: str, fallback: str
+              ) -> list[ManifestRow]:
+    """The clip's manifest rows: one per track (a face through the clip), then the clip's own."""
+    base = dict(source=job.source, sha256=job.sha256, fingerprint=fingerprint)
+    if isinstance(outcome, str):
+        return [ManifestRow(outcome="error", reason=outcome, **base)]
+    rows = []
+    for track in outcome.tracks:
+        counts = {k: v for k, v in track.items() if k not in ("track", "first_frame")}
+        covered = sum(v for k, v in counts.items() if k != "ok")
+        state = "ok" if not covered else "skipped" if fallback == "none" else "covered"
+        rows.append(ManifestRow(outcome=state, face=track["track"],
+                                reason=f"track from frame {track['first_frame']}: {_said(counts)}", **base))
+    notes = "; ".join(outcome.notes)
+    reason = (f"video: {outcome.frames} frames ({outcome.frames_searched} searched), {len(outcome.tracks)} tracks, "
+              f"up to {outcome.most_faces} faces in a frame; face-frames: {_said(dict(outcome.faces))}"
+              f"{f'; {outcome.frames_blurred} frames covered whole' if outcome.frames_blurred else ''}; "
+              f"codec {outcome.codec}{f'; {notes}' if notes else ''}")
+    rows.append(ManifestRow(outcome="ok", reason=reason, outputs=name, **base))
+    return rows

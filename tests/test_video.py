@@ -1,0 +1,194 @@
+"""Videos: the synthetic clip's faces never come through unchanged, a missed detection still covers the face, and the
+copy keeps the frames, their timing and the audio of the input."""
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from ganonlib.anonymize.tracking import FaceTracker, OneEuroFilter, box_iou
+from ganonlib.anonymize.video_io import probe_video, sniff_video
+from ganonlib.faces.detect import Detection
+
+FRAMES = 50  # two seconds at 25 fps: every scene of the clip (crossing, leaving, coming back) at twice the speed
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    from ganonlib.data.synthetic_video import write_synthetic_clip
+
+    path = tmp_path_factory.mktemp("clip") / "crossing.mp4"
+    return path, write_synthetic_clip(path, frames=FRAMES)
+
+
+@pytest.fixture(scope="module")
+def models(generator_file):
+    from ganonlib.anonymize.ganonymization import Anonymizer
+    from ganonlib.anonymize.photos import start_extractor
+    from ganonlib.config import AnonymizeConfig
+
+    anonymizer = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu"), follow_generator_size=True)
+    return anonymizer, start_extractor(anonymizer.preprocess)
+
+
+def _anonymize(models, clip, out, finder=None, **settings):
+    from dataclasses import replace
+
+    from ganonlib.anonymize.video import anonymize_clip
+
+    anonymizer, default_finder = models
+    anonymizer.cfg = replace(anonymizer.cfg, **settings)
+    return anonymize_clip(anonymizer, finder or default_finder, clip, out, "mp4", progress=False)
+
+
+def _audio_packets(path):
+    import av
+
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
+
+
+@pytest.mark.parametrize("detect_every", [1, 3])
+def test_no_face_of_the_synthetic_clip_comes_through_unchanged(models, clip, tmp_path, detect_every):
+    from ganonlib.metrics.video import video_report
+
+    source, truth = clip
+    out = tmp_path / "crossing.mp4"
+    result = _anonymize(models, source, out, detect_every=detect_every)
+    report = video_report(source, out, truth)
+    assert report["frames"] == FRAMES and report["faces_checked"] >= FRAMES  # both faces, most frames
+    assert report["frames_with_a_leak"] == 0, report["leaks"]
+    assert result.faces["ok"] > FRAMES // 2  # most face-frames re-synthesized, not just covered
+    assert result.frames_searched == (FRAMES if detect_every == 1 else pytest.approx(FRAMES / 3, abs=FRAMES / 4))
+    assert report["stability_ratio"] <= 1.5  # no more frame-to-frame change in the faces than the input has
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_the_copy_keeps_frames_timing_and_audio(models, clip, tmp_path):
+    source, _ = clip
+    out = tmp_path / "crossing.mp4"
+    _anonymize(models, source, out, detect_every=1)
+    before, after = probe_video(source), probe_video(out)
+    assert (after.width, after.height, after.rate, after.frames) == (640, 360, Fraction(25), FRAMES)
+    assert (before.width, before.height, before.rate, before.frames) == (after.width, after.height, after.rate,
+                                                                        after.frames)
+    assert after.duration_s == pytest.approx(before.duration_s, abs=0.05)
+    assert after.audio_streams == 1
+    assert _audio_packets(out) == _audio_packets(source)  # copied packet for packet, never re-encoded
+
+
+class _Dropping:
+    """The face search, blind in some frames (the frames are counted as the search is called)."""
+
+    def __init__(self, finder, blind: set[int]) -> None:
+        self.finder, self.blind, self.extractor, self.calls = finder, blind, finder.extractor, 0
+
+    def __call__(self, image):
+        self.calls += 1
+        return [] if self.calls - 1 in self.blind else self.finder(image)
+
+
+def test_a_face_the_detector_misses_for_three_frames_is_still_covered(models, clip, tmp_path):
+    from ganonlib.metrics.video import video_report
+
+    source, truth = clip
+    blind = {5, 6, 7}  # both faces in full view, mid-track
+    assert all(f.visible > 0.9 for i in blind for f in truth[i])
+    out = tmp_path / "crossing.mp4"
+    result = _anonymize(models, source, out, finder=_Dropping(models[1], blind), detect_every=1)
+    report = video_report(source, out, truth)
+    assert report["frames_with_a_leak"] == 0, report["leaks"]
+    lost = [t for t in result.tracks if t["first_frame"] == 0]
+    assert len(lost) == 2 and all(t.get("lost", 0) >= 3 for t in lost)  # both faces covered while unseen
+
+
+def test_a_face_first_found_late_is_covered_in_the_frames_before(models, clip, tmp_path):
+    from ganonlib.metrics.video import video_report
+
+    source, truth = clip
+    out = tmp_path / "crossing.mp4"
+    result = _anonymize(models, source, out, finder=_Dropping(models[1], {0, 1, 2}), detect_every=1)
+    report = video_report(source, out, truth)
+    assert report["frames_with_a_leak"] == 0, report["leaks"]  # frames 0-2 covered once the faces are found
+    assert result.faces["before_first_seen"] >= 6
+
+
+def test_the_command_line_takes_videos_and_photos_mixed(generator_file, clip, tmp_path):
+    from ganonlib.cli import main
+    from ganonlib.data.sample import load_photo
+    from ganonlib.data.synthetic_video import write_synthetic_clip
+    from PIL import Image
+
+    photos = tmp_path / "in"
+    photos.mkdir()
+    write_synthetic_clip(photos / "short.mov.bin", frames=8, audio=False)  # a video by content, not by name
+    Image.fromarray(load_photo("astronaut")).save(photos / "astronaut.jpg")
+    out = tmp_path / "out"
+    assert main(["anonymize", str(photos), str(out), "--weights", str(generator_file), "--device", "cpu",
+                 "--workers", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["videos_anonymized"] == 1 and summary["video_frames"] == 8
+    assert probe_video(out / "videos" / "short.mov.bin").frames == 8
+    assert (out / "faces" / "astronaut.jpg_f0.png").is_file()
+    rows = (out / "manifest.csv").read_text()
+    assert "video: 8 frames" in rows and "track from frame 0" in rows
+    # a rerun reuses the finished clip
+    assert main(["anonymize", str(photos), str(out), "--weights", str(generator_file), "--device", "cpu",
+                 "--workers", "1"]) == 0
+    assert json.loads((out / "summary.json").read_text())["files_reused"] == 2
+
+
+def test_a_broken_video_is_one_row_and_the_run_goes_on(generator_file, clip, tmp_path):
+    from ganonlib.cli import main
+
+    source, _ = clip
+    photos = tmp_path / "in"
+    photos.mkdir()
+    (photos / "cut.mp4").write_bytes(source.read_bytes()[:600])  # the signature, then nothing usable
+    out = tmp_path / "out"
+    assert main(["anonymize", str(photos), str(out), "--weights", str(generator_file), "--device", "cpu"]) == 0
+    rows = (out / "manifest.csv").read_text()
+    assert ",error,video_unreadable" in rows
+    assert not (out / "videos").exists() or not list((out / "videos").iterdir())
+
+
+def test_videos_are_known_by_their_content(tmp_path):
+    (tmp_path / "a").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 20)
+    (tmp_path / "b").write_bytes(b"\x00\x00\x00\x14ftypqt  " + b"\x00" * 20)
+    (tmp_path / "c").write_bytes(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm")
+    (tmp_path / "d").write_bytes(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01matroska")
+    (tmp_path / "e").write_bytes(b"RIFF\x00\x00\x00\x00AVI LIST")
+    (tmp_path / "f").write_bytes(b"\xff\xd8\xff\xe0 a JPEG")
+    assert [sniff_video(tmp_path / n) for n in "abcdef"] == ["mp4", "mov", "webm", "matroska", "avi", None]
+
+
+def test_the_tracker_keeps_identities_through_motion_and_ends_lost_tracks():
+    def det(x):
+        return Detection((x, 10.0, x + 40.0, 50.0), 0.9, (x + 12.0, 25.0), (x + 28.0, 25.0))
+
+    tracker = FaceTracker(max_gap=2)
+    tracks, born = tracker.step(0, [det(0), det(200)])
+    assert len(born) == 2
+    first = {t.id: t.box[0] for t in tracks}
+    for frame in range(1, 6):  # both move right by 8 px a frame
+        tracks, born = tracker.step(frame, [det(8 * frame), det(200 + 8 * frame)])
+        assert not born and sorted(t.id for t in tracks) == sorted(first)
+    assert tracks[0].velocity[0] == pytest.approx(8.0, abs=0.5)
+    tracks, _ = tracker.step(6, [det(48)])  # the second face is missed: predicted on, then ended
+    lost = [t for t in tracks if t.state == "lost"]
+    assert len(lost) == 1 and lost[0].box[0] == pytest.approx(248.0, abs=1.0)
+    tracker.step(7, [det(56)])
+    tracks, _ = tracker.step(8, [det(64)])
+    assert [t.state for t in tracks] == ["seen"] and len(tracker.all_tracks()) == 2
+    assert box_iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10]]))[0, 0] == pytest.approx(1 / 3)
+
+
+def test_the_one_euro_filter_steadies_a_still_face_and_never_trails_a_moving_one_too_far():
+    # values in face heights at 25 frames/s: a still face's measured position jitters by 1 % of its height
+    rng = np.random.default_rng(0)
+    still = OneEuroFilter(25.0, min_cutoff=1.0, beta=1.0)
+    out = np.array([still(np.array([1.0 + rng.normal(0, 0.01)]), trail=0.02)[0] for _ in range(100)])
+    assert out[25:].std() < 0.5 * 0.01  # the jitter is cut by more than half
+    moving = OneEuroFilter(25.0, min_cutoff=1.0, beta=1.0)
+    ramp = [moving(np.array([0.08 * i]), trail=0.02)[0] for i in range(50)]  # two face heights per second
+    assert max(abs(r - 0.08 * i) for i, r in enumerate(ramp)) <= 0.02 + 1e-9  # never more than 2 % behind
