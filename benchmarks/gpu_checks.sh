@@ -35,6 +35,10 @@ if $PY -c "import mediapipe, ganonlib" 2>/dev/null; then
 else
     echo "anonymize benchmark skipped: mediapipe or ganonlib is not importable here"
 fi
+# videos on the GPU: frames/s at 640x360 and 1280x720, leaks and stability on the synthetic clip
+if $PY -c "import mediapipe, ganonlib, av" 2>/dev/null; then
+    timeout "${VIDEO_S:-300}" $PY benchmarks/video.py --device cuda --out "$OUT/video.json" 2>&1 | tail -n 1
+fi
 if [ -n "${ALSO_MODE:-}" ] && [ "${SECONDS}" -lt "${STOP_AT:-420}" ]; then
     timeout $(( ${STOP_AT:-420} + 150 - SECONDS )) $PY benchmarks/train_throughput.py --size 512 --batch 32 \
         --compile-mode "$ALSO_MODE" 2>&1 | tee "$OUT/throughput_${ALSO_MODE}.log"

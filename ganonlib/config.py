@@ -288,6 +288,8 @@ class AnonymizeParams(AnonymizeConfig):
     external_dir: str = setting("data/external", "<external_dir>/<method>/<dataset>/ holds an external tool's outputs")
     paste_back_photos: int = setting(6, "whole test-split photos also written with every face replaced (0 = none)",
                                      check=_at_least(0))
+    videos: tuple[str, ...] = setting((), "folders data/videos/<name> of videos (and photos) anonymized by the "
+                                      "optional stage anonymize_videos@<name> (none by default)", check=_names)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """dvc.yaml against the code: every stage depends on exactly the ganonlib files its notebook runs, every notebook
 parameter is one that DVC passes, every setting it reads is a checked dataclass field."""
+import contextlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,17 +16,28 @@ from ganonlib.pipeline_deps import notebook_modules, runs_code, source_imports
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _stages() -> dict:
+def _stages(root: Path = ROOT) -> dict:
     """Every stage of dvc.yaml as DVC resolves it (foreach / matrix expanded): name -> (cmd, deps)."""
     from dvc.repo import Repo
 
-    with Repo(str(ROOT)) as repo:
+    with Repo(str(root)) as repo:
         return {s.addressing: (s.cmd, [d.def_path for d in s.deps]) for s in repo.index.stages}
 
 
 @pytest.fixture(scope="module")
-def stages() -> dict:
-    return _stages()
+def stages(tmp_path_factory) -> dict:
+    """The project's stages, the optional ones included: resolved in a copy of dvc.yaml and params.yaml where
+    ``anonymize.videos`` lists a folder (empty by default, which leaves its stage out)."""
+    copy = tmp_path_factory.mktemp("project")
+    shutil.copy(ROOT / "dvc.yaml", copy / "dvc.yaml")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["anonymize"]["videos"] = ["interviews"]
+    (copy / "params.yaml").write_text(yaml.safe_dump(params))
+    subprocess.run([str(Path(sys.executable).with_name("dvc")), "init", "--no-scm", "-q"], cwd=copy, check=True)
+    with contextlib.chdir(copy):  # stage names are addressed relative to the working folder
+        resolved = _stages(copy)
+    assert "anonymize_videos@interviews" in resolved and set(_stages()) < set(resolved)
+    return resolved
 
 
 def _notebook(cmd: str) -> Path:

@@ -141,7 +141,10 @@ class _ClipAnonymizer:
             steady.offset = box_centre - centre
             return
         shift = centre + steady.offset - box_centre
-        track.move_to(track.box + np.tile(shift, 2), pts[[468, 473]])
+        irises = pts[[468, 473]]
+        if np.linalg.norm(irises - track.eyes) > np.linalg.norm(irises[::-1] - track.eyes):
+            irises = irises[::-1]  # in the order of the track's eyes (the subject's right first)
+        track.move_to(track.box + np.tile(shift, 2), irises)
 
     # ---- per frame ---------------------------------------------------------------------------------------------
     def frame(self, index: int, image: np.ndarray, pts: int | None) -> None:

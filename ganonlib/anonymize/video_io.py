@@ -140,7 +140,7 @@ class VideoWriter:
             self._video.options = {"qscale": "2"}
         self._time_base = video.time_base
         self._audio = {s.index: self._out.add_stream_from_template(s) for s in self._source.streams.audio}
-        dropped = len(self._source.streams) - 1 - len(self._audio) if video else 0
+        dropped = len(self._source.streams) - 1 - len(self._audio)
         if dropped:
             self.notes.append(f"{dropped} subtitle/data/extra video stream(s) not copied")
         self.frames = 0
