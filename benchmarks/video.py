@@ -11,8 +11,10 @@ encode, audio copied — by the kit's settings, after an untimed run of the whol
 - per size, searching every frame (the default) and every third frame (``--detect-every 3``): frames/s, frames in
   which a half-visible face came out unchanged (target 0), and the stability ratio — mean frame-to-frame change
   inside the faces of the output over that of the input (target <= 1.5);
-- at the first size, the same with the One-Euro filters and the mask averaging off (each frame's face on its own):
-  the baseline the steadying is compared with.
+- at the first size, the same with the One-Euro filters, the still-face hold and the mask averaging off (each
+  frame's face on its own): the baseline the steadying is compared with;
+- flicker: the first frame held for 50 frames with fresh camera noise (2 grey levels) in each, steadied against
+  unsteadied: any change in the output's faces beyond the input's is flicker.
 
 Without --weights an untrained generator is used where models/gan/generator.pt is missing (speed does not depend on
 the weights; stability does, so the result names the generator).
@@ -41,6 +43,7 @@ from ganonlib.models.networks import define_G
 
 ROOT = Path(__file__).resolve().parents[1]
 _UNSTEADY = {"smooth_min_cutoff": 1.0e6, "smooth_beta": 0.0}  # a cut-off far above the frame rate: no filter
+HOLD_STILL = video_module._Steady.still
 
 
 def _generator(weights: str, scratch: Path) -> str:
@@ -63,6 +66,22 @@ def _measure(anonymizer: Anonymizer, cfg: AnonymizeConfig, finder, clip: Path, t
             "stability_ratio": report["stability_ratio"], "change_input": report["change_input"],
             "change_output": report["change_output"], "face_frames": dict(result.faces),
             "tracks": len(result.tracks), "frames_searched": result.frames_searched}
+
+
+def _measure_as(anonymizer: Anonymizer, name: str, cfg: AnonymizeConfig, finder, clip: Path, truth, scratch: Path,
+                mask_memory: float) -> dict:
+    """The baseline also pastes each frame's mask as it is, and regenerates a still face every frame."""
+    unsteady = name == "unsteadied_baseline"
+    video_module._MASK_MEMORY = 0.0 if unsteady else mask_memory
+    video_module._Steady.still = _moving if unsteady else HOLD_STILL
+    try:
+        return _measure(anonymizer, cfg, finder, clip, truth, scratch / f"{name}.mp4")
+    finally:
+        video_module._MASK_MEMORY, video_module._Steady.still = mask_memory, HOLD_STILL
+
+
+def _moving(self, kind: str, value, tolerance: float = 0.0):
+    return value
 
 
 def main() -> None:
@@ -91,9 +110,13 @@ def main() -> None:
                 settings["unsteadied_baseline"] = replace(base, **_UNSTEADY)
             runs[size] = {}
             for name, cfg in settings.items():
-                # the baseline also pastes each frame's mask as it is, not averaged with the previous one
-                video_module._MASK_MEMORY = 0.0 if name == "unsteadied_baseline" else mask_memory
-                runs[size][name] = _measure(anonymizer, cfg, finder, clip, truth, scratch / f"{name}.mp4")
+                runs[size][name] = _measure_as(anonymizer, name, cfg, finder, clip, truth, scratch, mask_memory)
+            if n == 0:
+                still = scratch / "still.mp4"
+                still_truth = write_synthetic_clip(still, width, height, frames=50, audio=False, still=True)
+                runs[size]["still_face"] = {
+                    name: _measure_as(anonymizer, name, cfg, finder, still, still_truth, scratch, mask_memory)
+                    for name, cfg in (("steadied", base), ("unsteadied_baseline", replace(base, **_UNSTEADY)))}
         line = {"benchmark": "video", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                 "device": str(anonymizer.device), "torch_threads": torch.get_num_threads(),
                 "generator": Path(weights).name if weights == args.weights else "untrained (speed only)",

@@ -42,6 +42,12 @@ _MASK_MEMORY = 0.5  # weight of the previous frame's mask in a face's paste-back
 # how far (in face heights) a steadied pose or landmark may stay behind the measured one: a moving face's new face
 # must not trail it and leave a sliver of the real one at its leading edge
 _MAX_TRAIL = 0.02
+# a landmark set of which fewer than _STILL_POINTS points moved this far (pixels) since the face's last one, and
+# none 4 times as far, is kept as it was, and so is a crop that moved less than _MAX_TRAIL: a still
+# face then gets exactly the same landmark image, hence the same new face, frame after frame, while an expression
+# (a mouth opening moves dozens of points by pixels) still comes through
+_STILL_PX = 0.5
+_STILL_POINTS = 5
 
 
 @dataclass
@@ -71,6 +77,25 @@ class _Steady:
     scale: float  # the face's height when first seen: the filters work in face heights
     mask: np.ndarray | None = None
     offset: np.ndarray | None = None  # box centre minus mesh centre when last detected (follows the box by the mesh)
+    last_pose: np.ndarray | None = None
+    last_points: np.ndarray | None = None  # in the frame
+    last_landmarks: np.ndarray | None = None  # and the face generated from them
+    last_face: np.ndarray | None = None
+    last_cover: np.ndarray | None = None  # the box last covered
+
+    def still(self, kind: str, value: np.ndarray, tolerance: float = _STILL_PX) -> np.ndarray:
+        """``value``, or the last one of this ``kind`` (pose | points | cover) where no part of it moved by
+        ``tolerance`` pixels."""
+        last = getattr(self, f"last_{kind}")
+        if last is not None and last.shape == value.shape:
+            if kind == "points":
+                moved = np.linalg.norm(value - last, axis=1)
+                if (moved >= tolerance).sum() < _STILL_POINTS and moved.max() < 4 * tolerance:
+                    return last
+            elif np.abs(value - last).max() < tolerance:
+                return last
+        setattr(self, f"last_{kind}", value)
+        return value
 
 
 def _grown_for_motion(track: Track) -> tuple[float, float, float, float]:
@@ -101,6 +126,8 @@ class _ClipAnonymizer:
             make = lambda: OneEuroFilter(self.rate, self.cfg.smooth_min_cutoff, self.cfg.smooth_beta)  # noqa: E731
             steady = self.steady[track.id] = _Steady(make(), make(), scale)
         pose = steady.pose(np.concatenate([track.box, track.eyes.ravel()]) / steady.scale, _MAX_TRAIL) * steady.scale
+        # the crop may stay put within the trail bound: where the new face goes follows the landmarks, not the crop
+        pose = steady.still("pose", pose, _MAX_TRAIL * steady.scale)
         det = Detection(tuple(float(v) for v in pose[:4]), track.score, (float(pose[4]), float(pose[5])),
                         (float(pose[6]), float(pose[7])))
         return det, steady
@@ -109,7 +136,7 @@ class _ClipAnonymizer:
                    ) -> np.ndarray:
         """Mesh ``points`` (normalised to ``source``'s crop) steadied in the frame, expressed in ``aligned``."""
         in_frame = source.to_source(points[:, :2] * self.size)
-        smooth = steady.frame_points(in_frame / steady.scale, _MAX_TRAIL) * steady.scale
+        smooth = steady.still("points", steady.frame_points(in_frame / steady.scale, _MAX_TRAIL) * steady.scale)
         out = points.copy()
         out[:, :2] = aligned.to_aligned(smooth) / self.size
         return out
@@ -177,12 +204,19 @@ class _ClipAnonymizer:
                 result = self._cover(result, track, face.detection.box, "no_mesh" if face.points is None
                                      else "mesh_mismatch")
         failure = ""
-        generated: list[np.ndarray] = []
-        if todo:
+        generated: list[np.ndarray | None] = [None] * len(todo)
+        new = [k for k, (_, f, steady) in enumerate(todo)
+               if steady.last_landmarks is None or not np.array_equal(f.landmarks, steady.last_landmarks)]
+        if new:
             try:
-                generated = list(self.anonymizer.generate(np.stack([f.landmarks for _, f, _ in todo])))
+                for k, face in zip(new, self.anonymizer.generate(np.stack([todo[k][1].landmarks for k in new]))):
+                    generated[k] = face
+                    todo[k][2].last_landmarks, todo[k][2].last_face = todo[k][1].landmarks, face
             except Exception as err:  # e.g. out of memory: these faces are covered instead
                 failure = f"{type(err).__name__}: {err}"
+        for k, (_, _, steady) in enumerate(todo):
+            if generated[k] is None and not failure:
+                generated[k] = steady.last_face  # the same landmarks as the last frame: the same face, not recomputed
         for k, (track, face, steady) in enumerate(todo):
             if failure:
                 result = self._cover(result, track, face.detection.box, "generation_failed")
@@ -215,6 +249,9 @@ class _ClipAnonymizer:
         self._count(track, why)
         if self.cfg.fallback == "none":
             return image
+        steady = self.steady.get(track.id)
+        if steady is not None:  # a still face keeps the same cover (a blur's cells do not shimmer with the box)
+            box = tuple(steady.still("cover", np.asarray(box, dtype=np.float64), _MAX_TRAIL * steady.scale))
         return cover_box(image, tuple(box), self.cfg.fallback)
 
     def _cover_held(self, track: Track) -> None:

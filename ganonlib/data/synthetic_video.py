@@ -4,7 +4,8 @@ Two heads move over a panning, textured background: one (Eileen Collins) crosses
 it zooms in and turns by up to 15 degrees; the other (Grace Hopper) crosses from right to left in front of it, leaves
 the frame by its left edge and comes back. Every frame's true face boxes, with the share of each face that is
 visible (inside the frame, not hidden by the other head), come with the clip, so a test can check each face in each
-frame of an anonymized copy. A sine tone is the audio stream.
+frame of an anonymized copy. A sine tone is the audio stream. The still variant holds the first frame, with fresh
+camera noise in each, to measure flicker.
 """
 from __future__ import annotations
 
@@ -114,12 +115,22 @@ def render_frames(width: int = 640, height: int = 360, frames: int = 100, seed: 
     return out
 
 
+def _still(frames: int, width: int, height: int, seed: int) -> list[tuple[np.ndarray, list[FaceTruth]]]:
+    """The clip's first frame over and over, with a camera's noise (2 grey levels) drawn afresh in each: nothing
+    moves, so whatever changes from frame to frame in an anonymized copy is flicker."""
+    frame, truths = render_frames(width, height, 2, seed)[0]
+    rng = np.random.default_rng(seed)
+    return [(np.clip(frame + rng.normal(0, 2, frame.shape).round(), 0, 255).astype(np.uint8), truths)
+            for _ in range(frames)]
+
+
 def write_synthetic_clip(path: str | Path, width: int = 640, height: int = 360, frames: int = 100, fps: int = 25,
-                         audio: bool = True, seed: int = 0) -> list[list[FaceTruth]]:
-    """Write the clip (H.264 at CRF 12 in an MP4, with an AAC sine tone) and return its true faces per frame."""
+                         audio: bool = True, seed: int = 0, still: bool = False) -> list[list[FaceTruth]]:
+    """Write the clip (H.264 at CRF 12 in an MP4, with an AAC sine tone) and return its true faces per frame;
+    ``still``: its first frame held, with fresh camera noise in each frame."""
     import av
 
-    rendered = render_frames(width, height, frames, seed)
+    rendered = _still(frames, width, height, seed) if still else render_frames(width, height, frames, seed)
     with av.open(str(path), "w", format="mp4") as container:
         video = container.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
