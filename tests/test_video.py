@@ -216,7 +216,10 @@ def test_videos_are_known_by_their_content(tmp_path):
     (tmp_path / "d").write_bytes(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01matroska")
     (tmp_path / "e").write_bytes(b"RIFF\x00\x00\x00\x00AVI LIST")
     (tmp_path / "f").write_bytes(b"\xff\xd8\xff\xe0 a JPEG")
-    assert [sniff_video(tmp_path / n) for n in "abcdef"] == ["mp4", "mov", "webm", "matroska", "avi", None]
+    (tmp_path / "g").write_bytes(b"\x00\x00\x00\x1cftypavif" + b"\x00" * 20)  # a still image in the same boxes
+    (tmp_path / "h").write_bytes(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 20)
+    assert [sniff_video(tmp_path / n) for n in "abcdefgh"] == ["mp4", "mov", "webm", "matroska", "avi", None, None,
+                                                               None]
 
 
 def test_the_tracker_keeps_identities_through_motion_and_ends_lost_tracks():

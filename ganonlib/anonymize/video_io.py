@@ -22,6 +22,9 @@ __all__ = ["VIDEO_CONTAINERS", "VideoError", "VideoInfo", "VideoWriter", "probe_
 # container kind -> FFmpeg muxer
 VIDEO_CONTAINERS = {"mp4": "mp4", "mov": "mov", "matroska": "matroska", "webm": "webm", "avi": "avi"}
 _QUALITY = {"crf": "18", "preset": "fast"}
+# ISO base media files whose major brand makes them still images (AVIF, HEIF/HEIC, their sequences, JPEG XL, CR3)
+_IMAGE_BRANDS = {b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"miaf",
+                 b"jxl ", b"crx "}
 
 
 class VideoError(RuntimeError):
@@ -37,6 +40,8 @@ def sniff_video(path: str | os.PathLike) -> str | None:
     except OSError:
         return None
     if len(head) >= 12 and head[4:8] == b"ftyp":
+        if head[8:12] in _IMAGE_BRANDS:
+            return None
         return "mov" if head[8:12] == b"qt  " else "mp4"
     if len(head) >= 8 and head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
         return "mov"  # QuickTime files from before the ftyp box
