@@ -195,6 +195,27 @@ def test_the_command_line_takes_videos_and_photos_mixed(generator_file, clip, tm
     assert json.loads((out / "summary.json").read_text())["files_reused"] == 2
 
 
+def test_the_video_worker_follows_changed_settings(models, clip, tmp_path):
+    from dataclasses import replace
+
+    from ganonlib.anonymize.photos import anonymize_files
+    from ganonlib.data.synthetic_video import write_synthetic_clip
+
+    anonymizer = models[0]
+    short = tmp_path / "in" / "short.mp4"
+    short.parent.mkdir()
+    write_synthetic_clip(short, frames=4, audio=False)
+    try:
+        for fallback in ("blur", "fill"):
+            anonymizer.cfg = replace(anonymizer.cfg, fallback=fallback, detect_every=1)
+            anonymize_files(short, tmp_path / fallback, anonymizer, progress=False)
+            video_pools = [k for k in anonymizer.pools if k[0] == "video"]
+            assert len(video_pools) == 1 and video_pools[0][1].fallback == fallback  # the worker has the settings
+    finally:
+        anonymizer.close()
+        anonymizer.cfg = replace(anonymizer.cfg, fallback="blur")
+
+
 def test_a_broken_video_is_one_row_and_the_run_goes_on(generator_file, clip, tmp_path):
     from ganonlib.cli import main
 

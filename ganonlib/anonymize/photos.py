@@ -414,7 +414,10 @@ def _anonymize_videos(jobs: list[VideoJob], anonymizer: Any, journal: Journal, f
     appended once its copy is in place."""
     if not jobs:
         return []
-    key = ("video", 1)
+    # the worker holds its own generator and settings: settings changed since its start need a new one
+    key = ("video", anonymizer.cfg, anonymizer.preprocess)
+    for stale in [k for k in anonymizer.pools if k[0] == "video" and k != key]:
+        anonymizer.pools.pop(stale).close()
     pool = anonymizer.pools.get(key)
     if pool is None:
         pool = anonymizer.pools[key] = CrashSafePool(
