@@ -53,16 +53,12 @@ class OneEuroFilter:
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 4) x (M, 4) boxes (x0, y0, x1, y1) -> (N, M) intersection over union."""
-    a, b = np.asarray(a, dtype=np.float64).reshape(-1, 4), np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    """(N, 4) x (M, 4) boxes (x0, y0, x1, y1) -> (N, M) intersection over union (torchvision's)."""
+    import torch
+    from torchvision.ops import box_iou as iou
+
+    return iou(torch.as_tensor(a, dtype=torch.float64).reshape(-1, 4),
+               torch.as_tensor(b, dtype=torch.float64).reshape(-1, 4)).numpy()
 
 
 @dataclass
@@ -84,11 +80,6 @@ class Track:
 
     def __post_init__(self) -> None:
         self.anchor = self.box.copy()
-
-    def detection(self) -> Detection:
-        """The track's face as a :class:`Detection` (predicted where it was not detected this frame)."""
-        return Detection(tuple(float(v) for v in self.box), self.score, tuple(map(float, self.eyes[0])),
-                         tuple(map(float, self.eyes[1])))
 
     def move_to(self, box: np.ndarray, eyes: np.ndarray) -> None:
         """An observation (a detection, or the face's mesh between searches): motion is averaged over them."""

@@ -63,10 +63,6 @@ class ClipResult:
     notes: list[str] = field(default_factory=list)
     codec: str = ""
 
-    @property
-    def covered(self) -> int:
-        return sum(v for k, v in self.faces.items() if k != "ok")
-
 
 @dataclass
 class _Steady:
@@ -203,21 +199,19 @@ class _ClipAnonymizer:
                 self._search_next = True  # look again next frame rather than follow a misfit
                 result = self._cover(result, track, face.detection.box, "no_mesh" if face.points is None
                                      else "mesh_mismatch")
+        # a face whose landmarks are those of its last frame keeps its last new face: not recomputed
+        fresh = [(f, steady) for _, f, steady in todo
+                 if steady.last_landmarks is None or not np.array_equal(f.landmarks, steady.last_landmarks)]
         failure = ""
-        generated: list[np.ndarray | None] = [None] * len(todo)
-        new = [k for k, (_, f, steady) in enumerate(todo)
-               if steady.last_landmarks is None or not np.array_equal(f.landmarks, steady.last_landmarks)]
-        if new:
+        if fresh:
             try:
-                for k, face in zip(new, self.anonymizer.generate(np.stack([todo[k][1].landmarks for k in new]))):
-                    generated[k] = face
-                    todo[k][2].last_landmarks, todo[k][2].last_face = todo[k][1].landmarks, face
+                faces = self.anonymizer.generate(np.stack([f.landmarks for f, _ in fresh]))
             except Exception as err:  # e.g. out of memory: these faces are covered instead
                 failure = f"{type(err).__name__}: {err}"
-        for k, (_, _, steady) in enumerate(todo):
-            if generated[k] is None and not failure:
-                generated[k] = steady.last_face  # the same landmarks as the last frame: the same face, not recomputed
-        for k, (track, face, steady) in enumerate(todo):
+            else:
+                for (f, steady), new in zip(fresh, faces):
+                    steady.last_landmarks, steady.last_face = f.landmarks, new
+        for track, face, steady in todo:
             if failure:
                 result = self._cover(result, track, face.detection.box, "generation_failed")
                 continue
@@ -225,7 +219,7 @@ class _ClipAnonymizer:
             if steady.mask is not None and steady.mask.shape == mask.shape:
                 mask = _MASK_MEMORY * steady.mask + (1.0 - _MASK_MEMORY) * mask
             steady.mask = mask
-            candidate = paste_back(result, generated[k], face.aligned, mask, blend=self.cfg.blend,
+            candidate = paste_back(result, steady.last_face, face.aligned, mask, blend=self.cfg.blend,
                                    colour=self.cfg.match_colour)
             box = tuple(float(v) for v in track.box)
             if changed_share(result, candidate, box) < _MIN_CHANGED:

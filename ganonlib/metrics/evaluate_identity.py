@@ -12,7 +12,7 @@ results in the same order; the summaries are computed here from all of them.
 from __future__ import annotations
 
 import json
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,6 @@ __all__ = ["evaluate_identity", "training_leakage"]
 
 # models loaded once per process: here (seeded with the caller's recognizer) or in each worker of a pool / cluster
 _RECOGNIZERS: dict[str, Recognizer] = {}
-_MESHERS: list[FaceMesher] = []
 
 
 def _recognizer(name: str) -> Recognizer:
@@ -43,12 +42,15 @@ def _embed_chunk(recognizer: str, paths: list[str]) -> list[np.ndarray]:
     return list(_recognizer(recognizer).embed(read_images(paths)))
 
 
+@cache
+def _mesher() -> FaceMesher:
+    return FaceMesher()
+
+
 def _describe_chunk(recognizer: str, paths: list[str]) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """Per image: its embedding and its face mesh (None where mediapipe finds no face)."""
-    if not _MESHERS:
-        _MESHERS.append(FaceMesher())
     images = read_images(paths)
-    return list(zip(_recognizer(recognizer).embed(images), (_MESHERS[0](image) for image in images)))
+    return list(zip(_recognizer(recognizer).embed(images), (_mesher()(image) for image in images)))
 
 
 class _Runner:
