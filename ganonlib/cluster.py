@@ -7,13 +7,20 @@ file system, as on an HPC cluster). The README ("Scaling out") says how to start
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Hashable, Iterator, Sequence, TypeVar
 
-__all__ = ["ClusterError", "map_chunks", "parallel_backend"]
+__all__ = ["ClusterError", "map_chunks", "parallel_backend", "share_model", "worker_model"]
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Model = TypeVar("Model")
+
+# Models of this process by key. A Dask worker outlives a stage, so a key names what the model was built from (a
+# weights file's sha256, not its path: a rerun may rewrite the file) and the oldest make room for new ones.
+_MODELS: OrderedDict[Hashable, Any] = OrderedDict()
+_MODELS_KEPT = 4
 
 
 class ClusterError(RuntimeError):
@@ -37,6 +44,23 @@ def parallel_backend(scheduler: str, n_jobs: int, connect_timeout_s: float = 20.
                            f"out\"), or set scheduler to \"\" to run on this machine") from None
     with client, joblib.parallel_config(backend="dask", client=client, wait_for_workers_timeout=connect_timeout_s):
         yield -1  # every worker of the cluster
+
+
+def worker_model(key: Hashable, load: Callable[[], Model]) -> Model:
+    """The model ``key`` names, loaded by ``load`` on this process's first chunk and reused by its later ones."""
+    if key in _MODELS:
+        _MODELS.move_to_end(key)
+    else:
+        _MODELS[key] = load()
+        while len(_MODELS) > _MODELS_KEPT:
+            _MODELS.popitem(last=False)
+    return _MODELS[key]
+
+
+def share_model(key: Hashable, model: Model) -> Model:
+    """Make the caller's already loaded ``model`` the one :func:`worker_model` gives for ``key`` in this process:
+    chunks run here (one local job) use it instead of loading a second copy."""
+    return worker_model(key, lambda: model)
 
 
 def map_chunks(work: Callable[[list[Item]], list[Result]], items: Sequence[Item], *, scheduler: str = "",

@@ -290,6 +290,11 @@ class AnonymizeParams(AnonymizeConfig):
                                      check=_at_least(0))
     videos: tuple[str, ...] = setting((), "folders data/videos/<name> of videos (and photos) anonymized by the "
                                       "optional stage anonymize_videos@<name> (none by default)", check=_names)
+    n_jobs: int = setting(1, "processes that anonymize a dataset's crops, each with its own generator (1: this one; "
+                          "-1: every core)", check=_jobs)
+    scheduler: str = setting("", "where a dataset's crops are anonymized: \"\" = this machine (n_jobs processes) | "
+                             "tcp://host:8786 = a running Dask cluster (workers share the file system)",
+                             check=_scheduler_address)
 
 
 @dataclass(frozen=True)
@@ -345,6 +350,11 @@ class ClassifierEvalConfig(ClassifierConfig):
 
     datasets: tuple[str, ...] = setting((), "datasets evaluated (each also in anonymize.datasets)", check=_names)
     split: str = setting("test", "split scored by the inference scenario / the removal rates", choices=_SPLITS)
+    n_jobs: int = setting(1, "processes that classify the originals and every method's images, each with its own "
+                          "copy of the classifier (1: this one; -1: every core)", check=_jobs)
+    scheduler: str = setting("", "where those images are classified: \"\" = this machine (n_jobs processes) | "
+                             "tcp://host:8786 = a running Dask cluster (workers share the file system)",
+                             check=_scheduler_address)
 
     def classifier(self, **changes: Any) -> ClassifierConfig:
         """The trainer's config (without the pipeline's keys)."""

@@ -1,5 +1,5 @@
-"""Per-image work on a Dask cluster (a LocalCluster of 2 worker processes on 127.0.0.1): preprocessing writes, and
-the identity evaluation reports, what the local run does."""
+"""Per-image work on a Dask cluster (a LocalCluster of 2 worker processes on 127.0.0.1): preprocessing and
+anonymizing a dataset write, and the identity, emotion and attribute evaluations report, what the local run does."""
 import os
 from dataclasses import replace
 
@@ -12,6 +12,7 @@ from ganonlib.cluster import ClusterError, map_chunks, parallel_backend
 from ganonlib.config import DatasetConfig
 from ganonlib.data.datasets import load_dataset
 from ganonlib.data.preprocess import preprocess_dataset
+from ganonlib.io import file_sha256
 
 
 def _files(root):
@@ -69,13 +70,72 @@ def test_the_identity_evaluation_on_a_dask_cluster_reports_what_the_local_run_re
     kwargs = {"split": split, "progress": False}
     here_table, here = evaluate_identity(*args, **kwargs)
     there_table, there = evaluate_identity(*args, **kwargs, scheduler=cluster.scheduler_address)
-    with distributed.Client(cluster) as client:
-        ran_on = client.run(lambda: sorted(__import__("ganonlib.metrics.evaluate_identity").metrics
-                                           .evaluate_identity._RECOGNIZERS))
-    assert list(ran_on.values()) == [["Dlib"], ["Dlib"]]  # each worker embedded some images
+    assert all(("recognizer", "Dlib") in loaded for loaded in _worker_models(cluster))  # each embedded some
     assert here["n_originals"] >= 4 and here["methods"]["blur9"]["n"] == here["n_originals"]
     assert there == here
     pd.testing.assert_frame_equal(there_table, here_table)
+
+
+def _worker_models(cluster) -> list[list]:
+    """The keys of the models each worker of ``cluster`` holds (:func:`ganonlib.cluster.worker_model`)."""
+    import distributed
+
+    with distributed.Client(cluster) as client:
+        return list(client.run(lambda: list(__import__("ganonlib.cluster").cluster._MODELS)).values())
+
+
+@pytest.fixture
+def many_pairs(pairs, tmp_path):
+    """The 4 random pairs listed 3 times under new keys: enough for two chunks of 8 at batch size 1."""
+    index = pd.read_csv(pairs / "index.csv", keep_default_na=False)
+    for column in ("image", "landmarks", "points"):
+        index[column] = [str(pairs / p) for p in index[column]]
+    many = pd.concat([index.assign(key=index.key + f"_{n}") for n in range(3)], ignore_index=True)
+    many.to_csv(tmp_path / "index.csv", index=False)
+    return tmp_path
+
+
+def test_a_dask_cluster_anonymizes_a_dataset_exactly_like_this_process(tmp_path_factory, many_pairs,
+                                                                        generator_file, cluster):
+    from ganonlib.anonymize.datasets import anonymize_dataset
+
+    out = tmp_path_factory.mktemp("anonymized")
+    for method in ("ours", "blur9"):
+        kwargs = {"weights": str(generator_file), "device": "cpu", "batch_size": 1, "progress": False}
+        here = anonymize_dataset(method, many_pairs, out / "here" / method, **kwargs)
+        there = anonymize_dataset(method, many_pairs, out / "there" / method, **kwargs,
+                                  scheduler=cluster.scheduler_address)
+        assert there == here and here["pairs"] == 12
+        assert _files(out / "there" / method) == _files(out / "here" / method)  # index, summary, every crop
+    sha = file_sha256(generator_file)
+    assert all(any(k[:2] == ("generator", sha) for k in loaded) for loaded in _worker_models(cluster))
+
+
+def test_classifiers_on_a_dask_cluster_give_the_probabilities_of_this_process(tmp_path, many_pairs, cluster):
+    import numpy as np
+    import torch
+
+    from ganonlib.io import atomic_write_torch
+    from ganonlib.metrics.evaluate_emotion import reference_probabilities
+    from ganonlib.metrics.training_scenario import TrainedClassifier
+    from ganonlib.models.classifier import build_classifier
+    from ganonlib.train.classifier import ClassifierConfig
+
+    torch.manual_seed(0)
+    model, _ = build_classifier("convnext_atto", 3, pretrained="no")
+    checkpoint = atomic_write_torch(tmp_path / "best.pt", {"model": model.state_dict(), "arch": "convnext_atto",
+                                                           "n_classes": 3, "epoch": 1})
+    paths = pd.read_csv(many_pairs / "index.csv").image.tolist()
+    cfg = ClassifierConfig(arch="convnext_atto", image_size=32, batch_size=1, device="cpu")
+    here = TrainedClassifier(checkpoint, cfg, ("a", "b", "c"), "test").predict_paths(paths)
+    there = TrainedClassifier(checkpoint, cfg, ("a", "b", "c"), "test",
+                              scheduler=cluster.scheduler_address).predict_paths(paths)
+    assert here.shape == (12, 3) and np.allclose(here.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(there, here)
+    sha = file_sha256(checkpoint)
+    assert all(("classifier", sha) in loaded for loaded in _worker_models(cluster))  # two chunks, two workers
+    np.testing.assert_array_equal(reference_probabilities(paths, scheduler=cluster.scheduler_address),
+                                  reference_probabilities(paths))
 
 
 def test_map_chunks_keeps_the_order_locally_and_on_worker_processes():

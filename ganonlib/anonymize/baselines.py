@@ -6,14 +6,17 @@ it).
 """
 from __future__ import annotations
 
+import os
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import cv2
 import numpy as np
-from tqdm.auto import tqdm
 
 from ganonlib.anonymize.method_outputs import finish_method, output_row, pair_index
+from ganonlib.cluster import map_chunks
 from ganonlib.io import atomic_write_image, read_image
 
 __all__ = ["BASELINES", "apply_baseline", "gaussian_blur", "pixelate"]
@@ -41,16 +44,24 @@ BASELINES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def _baseline_chunk(method: str, base: str, processed_dir: str, out_dir: str, entries: list[dict]) -> list[dict]:
+    """Write ``method``'s version of the crops of ``entries``; relative paths are the caller's, under ``base``."""
+    root, transform = Path(base), BASELINES[method]
+    rows = []
+    for entry in entries:
+        row = output_row(SimpleNamespace(**entry), Path(processed_dir))
+        atomic_write_image(root / out_dir / row["image"], transform(read_image(root / processed_dir / entry["image"])))
+        rows.append(row)
+    return rows
+
+
 def apply_baseline(processed_dir: str | Path, out_dir: str | Path, method: str, progress: bool = True,
-                   splits: tuple[str, ...] | None = None) -> dict:
-    """Apply a baseline of :data:`BASELINES` to every original crop."""
+                   splits: tuple[str, ...] | None = None, scheduler: str = "", n_jobs: int = 1) -> dict:
+    """Apply a baseline of :data:`BASELINES` to every original crop, here or where ``scheduler`` / ``n_jobs`` say
+    (:func:`ganonlib.cluster.map_chunks`)."""
     if method not in BASELINES:
         raise ValueError(f"unknown baseline {method!r}; choose one of {sorted(BASELINES)}")
-    processed_dir, out_dir = Path(processed_dir), Path(out_dir)
-    transform: Callable[[np.ndarray], np.ndarray] = BASELINES[method]
-    rows = []
-    for entry in tqdm(list(pair_index(processed_dir, splits).itertuples()), desc=method, disable=not progress):
-        row = output_row(entry, processed_dir)
-        atomic_write_image(out_dir / row["image"], transform(read_image(processed_dir / entry.image)))
-        rows.append(row)
-    return finish_method(out_dir, rows, {"method": method, "provided": True, "pairs": len(rows)})
+    entries = pair_index(Path(processed_dir), splits).to_dict(orient="records")
+    rows = map_chunks(partial(_baseline_chunk, method, os.getcwd(), str(processed_dir), str(out_dir)), entries,
+                      scheduler=scheduler, n_jobs=n_jobs, chunk_size=256, desc=method, progress=progress)
+    return finish_method(Path(out_dir), rows, {"method": method, "provided": True, "pairs": len(rows)})

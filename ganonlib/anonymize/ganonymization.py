@@ -7,16 +7,19 @@ whole photo with every face replaced or covered.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ganonlib.anonymize.method_outputs import finish_method, output_row, pair_index
 from ganonlib.anonymize.photos import anonymize_files, check_strict
+from ganonlib.cluster import map_chunks, share_model, worker_model
 from ganonlib.config import NO_FACE_POLICIES, AnonymizeConfig, PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
 from ganonlib.devices import resolve_device
@@ -111,21 +114,45 @@ class Anonymizer:
         return self.generate(np.zeros((1, self.image_size, self.image_size), np.uint8))[0]
 
 
-def anonymize_pairs(processed_dir: str | Path, out_dir: str | Path, anonymizer: Anonymizer,
-                    progress: bool = True, splits: tuple[str, ...] | None = None) -> dict:
-    """Anonymize the pairs of a preprocessed dataset (every split, or ``splits``) from their stored landmarks:
-    ``<out>/<split>/<key>.png`` and an ``index.csv`` linking each output to its original crop."""
-    processed_dir, out_dir = Path(processed_dir), Path(out_dir)
-    index = pair_index(processed_dir, splits)
+def _generator_key(cfg: AnonymizeConfig, weights_sha256: str) -> tuple:
+    return ("generator", weights_sha256, cfg.device, cfg.precision, cfg.backend, cfg.compile, cfg.batch_size)
+
+
+def _anonymize_chunk(cfg: AnonymizeConfig, weights_sha256: str, base: str, processed_dir: str, out_dir: str,
+                     entries: list[dict]) -> list[dict]:
+    """Generate and write the crops of ``entries`` (rows of the pair index), in batches of the anonymizer's size;
+    relative paths are the caller's, under ``base`` (a worker may have started elsewhere)."""
+    root = Path(base)
+    anonymizer = worker_model(_generator_key(cfg, weights_sha256),
+                              lambda: Anonymizer(replace(cfg, weights=str(root / cfg.weights))))
     rows = []
-    steps = range(0, len(index), anonymizer.cfg.batch_size)
-    for start in tqdm(steps, desc=f"anonymize {processed_dir.name}", disable=not progress):
-        chunk = index.iloc[start:start + anonymizer.cfg.batch_size]
-        marks = np.stack([cv2.imread(str(processed_dir / p), cv2.IMREAD_GRAYSCALE) for p in chunk.landmarks])
-        for entry, face in zip(chunk.itertuples(), anonymizer.generate(marks)):
-            row = output_row(entry, processed_dir)
-            atomic_write_image(out_dir / row["image"], face)
+    for start in range(0, len(entries), cfg.batch_size):
+        batch = entries[start:start + cfg.batch_size]
+        marks = np.stack([cv2.imread(str(root / processed_dir / e["landmarks"]), cv2.IMREAD_GRAYSCALE)
+                          for e in batch])
+        for entry, face in zip(batch, anonymizer.generate(marks)):
+            row = output_row(SimpleNamespace(**entry), Path(processed_dir))
+            atomic_write_image(root / out_dir / row["image"], face)
             rows.append(row)
+    return rows
+
+
+def anonymize_pairs(processed_dir: str | Path, out_dir: str | Path, anonymizer: Anonymizer,
+                    progress: bool = True, splits: tuple[str, ...] | None = None, scheduler: str = "",
+                    n_jobs: int = 1) -> dict:
+    """Anonymize the pairs of a preprocessed dataset (every split, or ``splits``) from their stored landmarks:
+    ``<out>/<split>/<key>.png`` and an ``index.csv`` linking each output to its original crop.
+
+    ``scheduler`` / ``n_jobs``: where the chunks of pairs are generated (:func:`ganonlib.cluster.map_chunks`; by
+    default here, with ``anonymizer``). Elsewhere each worker loads the generator once; chunks are whole batches of
+    the anonymizer's size, so every face is generated in the same batch as here and the files are the same."""
+    processed_dir, out_dir = Path(processed_dir), Path(out_dir)
+    cfg = anonymizer.cfg
+    share_model(_generator_key(cfg, anonymizer.weights_sha256), anonymizer)
+    entries = pair_index(processed_dir, splits).to_dict(orient="records")
+    work = partial(_anonymize_chunk, cfg, anonymizer.weights_sha256, os.getcwd(), str(processed_dir), str(out_dir))
+    rows = map_chunks(work, entries, scheduler=scheduler, n_jobs=n_jobs, chunk_size=8 * cfg.batch_size,
+                      desc=f"anonymize {processed_dir.name}", progress=progress)
     return finish_method(out_dir, rows, {
         "method": "ours", "provided": True, "pairs": len(rows), "image_size": anonymizer.image_size,
         "weights_sha256": anonymizer.weights_sha256, "precision": str(anonymizer.dtype or torch.float32),

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ganonlib.cluster import map_chunks
+from ganonlib.cluster import map_chunks, share_model, worker_model
 from ganonlib.faces.landmarks import FaceMesher
 from ganonlib.io import read_images
 from ganonlib.metrics.identity import (PAPER_THRESHOLD, Recognizer, cosine_distances, cosine_similarities,
@@ -28,14 +28,10 @@ from ganonlib.metrics.schemas import IdentityResult
 
 __all__ = ["evaluate_identity", "training_leakage"]
 
-# models loaded once per process: here (seeded with the caller's recognizer) or in each worker of a pool / cluster
-_RECOGNIZERS: dict[str, Recognizer] = {}
-
 
 def _recognizer(name: str) -> Recognizer:
-    if name not in _RECOGNIZERS:
-        _RECOGNIZERS[name] = Recognizer(name)
-    return _RECOGNIZERS[name]
+    """Loaded once per process: here (the caller's) or in each worker of a pool or cluster."""
+    return worker_model(("recognizer", name), partial(Recognizer, name))
 
 
 def _embed_chunk(recognizer: str, paths: list[str]) -> list[np.ndarray]:
@@ -57,7 +53,7 @@ class _Runner:
     """Where the per-image work of one evaluation runs."""
 
     def __init__(self, recognizer: Recognizer, scheduler: str, n_jobs: int, progress: bool) -> None:
-        _RECOGNIZERS.setdefault(recognizer.name, recognizer)
+        share_model(("recognizer", recognizer.name), recognizer)
         self.name, self.scheduler, self.n_jobs, self.progress = recognizer.name, scheduler, n_jobs, progress
 
     def embed(self, paths: list[Path], desc: str) -> np.ndarray:

@@ -8,12 +8,15 @@ multi-label (attributes: sigmoid, threshold 0.5), as ``cfg.multilabel`` says.
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from ganonlib.cluster import map_chunks, share_model, worker_model
+from ganonlib.io import file_sha256
 from ganonlib.metrics.attributes import multilabel_summary
 from ganonlib.metrics.emotion import classification_summary
 from ganonlib.metrics.schemas import TrainingResult
@@ -24,20 +27,38 @@ from ganonlib.train.live import TrainingLog
 __all__ = ["TrainedClassifier", "training_scenario"]
 
 
+def _load_classifier(checkpoint: str) -> torch.nn.Module:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model, _ = build_classifier(state["arch"], int(state["n_classes"]), pretrained="no")
+    model.load_state_dict(state["model"])
+    return model
+
+
+def _predict_chunk(checkpoint: str, sha256: str, cfg: ClassifierConfig, paths: list[str]) -> list[np.ndarray]:
+    model = worker_model(("classifier", sha256), partial(_load_classifier, checkpoint))
+    data = ImageLabels(paths, np.zeros(len(paths), int), cfg.image_size, train=False)
+    return list(predict(model, data, cfg.batch_size, multilabel=cfg.multilabel, device=cfg.device))
+
+
 class TrainedClassifier:
     """A classifier written by :func:`training_scenario` (``best.pt``), predicting class probabilities (softmax,
-    or sigmoid when ``cfg.multilabel``)."""
+    or sigmoid when ``cfg.multilabel``). ``scheduler`` / ``n_jobs``: where the images are classified
+    (:func:`ganonlib.cluster.map_chunks`; by default here); chunks are whole batches, as here, so the probabilities
+    are the same wherever they run."""
 
     def __init__(self, checkpoint: str | Path, cfg: ClassifierConfig, classes: tuple[str, ...] | list[str],
-                 name: str) -> None:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        self.model, _ = build_classifier(state["arch"], int(state["n_classes"]), pretrained="no")
-        self.model.load_state_dict(state["model"])
+                 name: str, scheduler: str = "", n_jobs: int = 1) -> None:
+        self.checkpoint = str(Path(checkpoint).resolve())  # a worker may have started in another folder
+        self.sha256 = file_sha256(checkpoint)  # a Dask worker outlives a rerun that rewrites the file
+        self.model = share_model(("classifier", self.sha256), _load_classifier(self.checkpoint))
         self.cfg, self.classes, self.name = cfg, classes, name
+        self.scheduler, self.n_jobs = scheduler, n_jobs
 
     def predict_paths(self, paths: list[str]) -> np.ndarray:
-        data = ImageLabels(paths, np.zeros(len(paths), int), self.cfg.image_size, train=False)
-        return predict(self.model, data, self.cfg.batch_size, multilabel=self.cfg.multilabel, device=self.cfg.device)
+        done = map_chunks(partial(_predict_chunk, self.checkpoint, self.sha256, self.cfg),
+                          [str(Path(p).resolve()) for p in paths], scheduler=self.scheduler, n_jobs=self.n_jobs,
+                          chunk_size=8 * self.cfg.batch_size)
+        return np.asarray(done, dtype=np.float32).reshape(len(paths), len(self.classes))
 
 
 def _names(row: np.ndarray, classes: tuple[str, ...] | list[str], multilabel: bool) -> str:
