@@ -13,7 +13,7 @@ import queue
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -29,7 +29,7 @@ from ganonlib.anonymize.journal import Journal
 from ganonlib.anonymize.paste import face_mask, paste_back
 from ganonlib.anonymize.video import VIDEO_SETTINGS, ClipResult, VideoJob, clip_rows, start_video_worker, video_task
 from ganonlib.anonymize.video_io import sniff_video
-from ganonlib.config import PreprocessConfig
+from ganonlib.config import AnonymizeConfig, PreprocessConfig
 from ganonlib.faces.extract import ExtractedFace, FaceExtractor
 from ganonlib.faces.search import find_faces, overlap_of_smaller, size_histogram
 from ganonlib.io import (IMAGE_SUFFIXES, ImageReadError, ManifestRow, atomic_write_image, atomic_write_json,
@@ -174,7 +174,8 @@ def _fingerprint(anonymizer: Any, video: bool = False) -> str:
     """Everything that changes an output (of a photo, or of a ``video``): a finished input is reused only when this
     matches."""
     ignored = ("batch_size", "compile", "strict", "workers") + (() if video else VIDEO_SETTINGS)
-    cfg = {k: v for k, v in asdict(anonymizer.cfg).items() if k not in ignored}
+    # the anonymizer's own settings only: a pipeline's (params.yaml's datasets, n_jobs, ...) change no output
+    cfg = {f.name: getattr(anonymizer.cfg, f.name) for f in fields(AnonymizeConfig) if f.name not in ignored}
     settings = {"anonymize": cfg, "preprocess": anonymizer.preprocess.fingerprint(),
                 "weights": anonymizer.weights_sha256, "search": 1}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
