@@ -170,3 +170,19 @@ def test_convert_lightning_checkpoint(tmp_path, generator_file):
     (tmp_path / "gen.pt.sha256").write_text("f" * 64 + "  gen.pt\n")
     with pytest.raises(ValueError, match="sha256"):
         Anonymizer(AnonymizeConfig(weights=str(tmp_path / "gen.pt")))
+
+
+def test_the_fingerprint_ignores_what_only_the_pipeline_reads():
+    """A stage's run (params.yaml's anonymize section) and the CLI's (the anonymizer's settings) with the same
+    settings have one fingerprint, so either reuses the other's photos; an anonymizer setting changes it."""
+    from types import SimpleNamespace
+
+    from ganonlib.anonymize.photos import _fingerprint
+    from ganonlib.config import AnonymizeParams
+
+    def fingerprint(cfg):
+        return _fingerprint(SimpleNamespace(cfg=cfg, preprocess=PreprocessConfig(), weights_sha256="0" * 64))
+
+    plain = fingerprint(AnonymizeConfig())
+    assert fingerprint(AnonymizeParams(datasets=("celeba",), n_jobs=4, scheduler="tcp://host:8786")) == plain
+    assert fingerprint(AnonymizeConfig(fallback="fill")) != plain
