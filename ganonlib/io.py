@@ -188,9 +188,17 @@ def json_number(value: float | None, digits: int = 6) -> float | None:
 def atomic_write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     """Save an (H, W[, 3]) uint8 array; the format follows the suffix (PNG for training pairs: lossless)."""
     path = Path(path)
-    buffer = io.BytesIO()
     fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
-    # zlib level 1: lossless like any level, ~3x faster to write than Pillow's default 6 for ~10 % more bytes;
+    if fmt == "PNG" and image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] == 3):
+        import cv2
+
+        # zlib level 1: lossless like any level, ~3x faster to write than level 6 for ~10 % more bytes; libpng
+        # through OpenCV encodes the same pixels in half the time of Pillow's encoder
+        bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        ok, encoded = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if ok:
+            return atomic_write_bytes(path, encoded.tobytes())
+    buffer = io.BytesIO()
     # JPEG at 95 without chroma subsampling: the edges of a pasted-back face stay as sharp as the rest
     options = {"PNG": {"compress_level": 1}, "JPEG": {"quality": 95, "subsampling": 0}}.get(fmt, {})
     Image.fromarray(np.ascontiguousarray(image)).save(buffer, format=fmt, **options)

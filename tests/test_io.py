@@ -107,3 +107,13 @@ def test_json_helpers_write_null_for_undefined_metrics(tmp_path):
     assert json_number(0.12345678) == 0.123457 and json_number(np.float32(0.5), 2) == 0.5
     path = atomic_write_json(tmp_path / "m.json", {"rate": json_number(float("nan")), "n": 3})
     assert path.read_text() == '{\n  "rate": null,\n  "n": 3\n}\n'
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (37, 53, 3), (37, 53, 4)])
+def test_a_png_holds_exactly_the_pixels_written(tmp_path, shape):
+    """Grey and RGB go through libpng (OpenCV), anything else through Pillow: lossless either way, RGB kept RGB."""
+    image = np.random.default_rng(len(shape)).integers(0, 256, shape, dtype=np.uint8)
+    path = atomic_write_image(tmp_path / "x.png", image)
+    with Image.open(path) as png:
+        assert png.format == "PNG"
+        np.testing.assert_array_equal(np.asarray(png), image)

@@ -8,6 +8,7 @@ whole photo with every face replaced or covered.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -76,6 +77,8 @@ class Anonymizer:
             raise ValueError(f"the generator was trained on landmarks drawn as {self.landmarks_style!r} but these are "
                              f"drawn as {preprocess.landmarks_style!r}: train and infer with the same style")
         self.preprocess = replace(preprocess, segmentation="none")  # inference needs the landmarks only
+        self._average: np.ndarray | None = None
+        self._average_lock = threading.Lock()
         self.pools: dict = {}  # extraction worker pools of anonymize_files, by task and size, kept between calls
         if self.preprocess.detector == "retinaface":  # its weights are checked now, not in every worker later
             from ganonlib.faces.detect import RetinaFaceDetector
@@ -110,8 +113,13 @@ class Anonymizer:
         return np.concatenate(out) if out else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
 
     def average_face(self) -> np.ndarray:
-        """The paper's fallback: the face the generator paints from an empty (black) landmark image."""
-        return self.generate(np.zeros((1, self.image_size, self.image_size), np.uint8))[0]
+        """The paper's fallback: the face the generator paints from an empty (black) landmark image; generated once
+        (a folder of photos without faces would otherwise run the generator for each)."""
+        with self._average_lock:  # the writer threads compose photos without faces side by side
+            if self._average is None:
+                self._average = self.generate(np.zeros((1, self.image_size, self.image_size), np.uint8))[0]
+                self._average.setflags(write=False)
+            return self._average
 
 
 def _generator_key(cfg: AnonymizeConfig, weights_sha256: str) -> tuple:

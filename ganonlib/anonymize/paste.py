@@ -56,7 +56,20 @@ def face_mask(points: np.ndarray | None, aligned: AlignedFace, feather: float = 
     # the face is replaced to near its outline and the blend fades out just beyond it
     k = max(1, int(round(sigma)))
     region = cv2.erode(region, np.ones((k, k), np.uint8))
-    return cv2.GaussianBlur(region, (0, 0), sigma)
+    return _soften(region, sigma)
+
+
+def _soften(region: np.ndarray, sigma: float) -> np.ndarray:
+    """``region`` blurred by a Gaussian of ``sigma``. A wide one is applied at a reduced resolution, where its sigma
+    is still 8 px or more, and scaled back: the result is smooth at that scale, so away from the frame's border
+    (the face lies 3.2 sigmas inside it) it differs from the full-size blur by about 0.1 % at most, a quarter of a
+    grey level in the blend, at a tenth of the cost (sigma 30 px on a 740 px frame: 63 ms -> 5 ms)."""
+    step = max(1, int(sigma // 8))
+    if step == 1:
+        return cv2.GaussianBlur(region, (0, 0), sigma)
+    height, width = region.shape
+    small = cv2.resize(region, (-(-width // step), -(-height // step)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.GaussianBlur(small, (0, 0), sigma / step), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _continued(face: np.ndarray, aligned: AlignedFace, pad: int) -> np.ndarray:
