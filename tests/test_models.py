@@ -61,10 +61,18 @@ def test_generator_output_does_not_depend_on_the_final_layer_formulation():
 
 
 def test_channels_last_instance_norm_equals_pytorchs():
+    """In training (gradients on) and in inference (the CPU's group-norm kernel), fp32 and under bf16 autocast."""
     x = torch.randn(3, 8, 16, 16) * 4 + 2
-    ours = InstanceNorm2d(8)(x.contiguous(memory_format=torch.channels_last))
-    assert ours.is_contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(ours, torch.nn.InstanceNorm2d(8)(x), rtol=1e-5, atol=1e-5)
+    stock = torch.nn.InstanceNorm2d(8)(x)
+    for grad in (True, False):
+        with torch.set_grad_enabled(grad):
+            ours = InstanceNorm2d(8)(x.contiguous(memory_format=torch.channels_last))
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                half = InstanceNorm2d(8)(x.bfloat16().contiguous(memory_format=torch.channels_last))
+        assert ours.is_contiguous(memory_format=torch.channels_last)
+        assert half.dtype == torch.bfloat16 and half.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(ours, stock, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(half.float(), stock, rtol=0.02, atol=0.03)  # bf16's 8-bit mantissa
 
 
 def test_frozen_and_batched_discriminator_step_trains_like_the_textbook_step():
