@@ -131,7 +131,8 @@ def test_classifiers_on_a_dask_cluster_give_the_probabilities_of_this_process(tm
     there = TrainedClassifier(checkpoint, cfg, ("a", "b", "c"), "test",
                               scheduler=cluster.scheduler_address).predict_paths(paths)
     assert here.shape == (12, 3) and np.allclose(here.sum(axis=1), 1.0, atol=1e-5)
-    np.testing.assert_array_equal(there, here)
+    # a float32 network's sums depend on how many threads share them (a worker has one): equal to rounding
+    np.testing.assert_allclose(there, here, rtol=1e-6, atol=1e-6)
     sha = file_sha256(checkpoint)
     assert all(("classifier", sha) in loaded for loaded in _worker_models(cluster))  # two chunks, two workers
     np.testing.assert_array_equal(reference_probabilities(paths, scheduler=cluster.scheduler_address),

@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 from collections import Counter
+from contextlib import contextmanager, nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -454,6 +455,25 @@ def _video_summary(clips: list[ClipResult]) -> dict:
             "video_frames_covered_whole": sum(c.frames_blurred for c in clips)}
 
 
+@contextmanager
+def _generator_threads(anonymizer: Any, threads: int) -> Iterator[None]:
+    """Within the block a generator on the CPU computes with ``threads`` threads. Beside extraction workers that
+    keep every core busy, one thread generates faster than several: a thread of a parallel convolution that waits
+    for a core holds all the others at the next barrier (on 2 cores: 3.2 faces/s against 2.3)."""
+    import torch
+
+    device = getattr(anonymizer, "device", None)
+    if device is None or device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: str | Path, anonymizer: Any,
                     progress: bool = True,
                     extract: Callable[[FaceFinder, tuple[str, str, str, str]], Photo] = extract_photo,
@@ -505,20 +525,23 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
         pool = anonymizer.pools[key] = CrashSafePool(
             extract, _start_worker, (anonymizer.preprocess, anonymizer.cfg.second_detector), workers)
     feeder = None if serial or not todo else _Feeder(pool.imap(todo), depth=2 * anonymizer.cfg.batch_size)
+    # serial: the generator has the machine to itself; pipelined: the cores the extraction workers leave (at least 1)
+    threads = _generator_threads(anonymizer, max(1, cores - workers)) if feeder is not None else nullcontext()
     try:
-        chunk: list[Photo] = []
-        results = iter(()) if not todo else pool.imap(todo) if feeder is None else iter(feeder)
-        for n, (item, photo) in enumerate(tqdm(results, total=len(todo), desc="anonymize", disable=not progress),
-                                          start=1):
-            if isinstance(photo, Crashed):
-                photo = Photo(item[1], item[2], item[3], failure=("error", f"crashed: {photo}"))
-            chunk.append(photo)
-            if sum(len(p.faces) for p in chunk) >= anonymizer.cfg.batch_size or len(chunk) >= \
-                    anonymizer.cfg.batch_size or n == len(todo):
-                generated, failure = _generate(anonymizer, chunk)
-                for p, new in zip(chunk, generated):
-                    writer.put(partial(_compose, anonymizer, p, new, failure, fingerprint))
-                chunk = []
+        with threads:
+            chunk: list[Photo] = []
+            results = iter(()) if not todo else pool.imap(todo) if feeder is None else iter(feeder)
+            for n, (item, photo) in enumerate(tqdm(results, total=len(todo), desc="anonymize", disable=not progress),
+                                              start=1):
+                if isinstance(photo, Crashed):
+                    photo = Photo(item[1], item[2], item[3], failure=("error", f"crashed: {photo}"))
+                chunk.append(photo)
+                if sum(len(p.faces) for p in chunk) >= anonymizer.cfg.batch_size or len(chunk) >= \
+                        anonymizer.cfg.batch_size or n == len(todo):
+                    generated, failure = _generate(anonymizer, chunk)
+                    for p, new in zip(chunk, generated):
+                        writer.put(partial(_compose, anonymizer, p, new, failure, fingerprint))
+                    chunk = []
     except BaseException:
         if feeder is not None:
             feeder.stop()
