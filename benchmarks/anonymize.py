@@ -13,7 +13,9 @@ Measured in the same run, each on a fresh output folder after an untimed warm-up
 - ``pipeline_w<k>``: the pipeline with k extraction workers (1 .. cores; the default is one per core), the next
   photos extracted while a batch generates, composing and writing in a pool of threads;
 - ``pipeline_onnx``: the default pipeline with onnxruntime running the generator instead of torch;
-- ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native).
+- ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native);
+- ``pipeline_all_threads``: the default pipeline with the generator on every thread of torch (CPU) instead of the
+  cores the extraction workers leave.
 Then where the time goes, each step alone in this process on the same photos: extraction, generation and
 composing + writing, per face, and the generator's busy share of the default pipeline's wall time.
 """
@@ -25,12 +27,14 @@ import os
 import platform
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ganonlib.anonymize import photos as photos_module
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
 from ganonlib.anonymize.photos import _compose, _generate, extract_photo, start_extractor
 from ganonlib.config import SampleConfig
@@ -119,16 +123,21 @@ def main() -> None:
         runs = [("serial", base, True)]
         runs += [(f"pipeline_w{k}", replace(base, workers=k), False) for k in sorted({1, *range(2, cores + 1)})]
         runs += [("pipeline_onnx", replace(base, backend="onnx"), False),
-                 ("pipeline_fp32", replace(base, precision="fp32"), False)]
+                 ("pipeline_fp32", replace(base, precision="fp32"), False),
+                 ("pipeline_all_threads", base, False)]
         default = f"pipeline_w{cores}"
         for name, cfg, serial in runs:
             if name in skip:
                 continue
             an = Anonymizer(cfg)
+            limit = photos_module._generator_threads
+            if name == "pipeline_all_threads":
+                photos_module._generator_threads = lambda anonymizer, threads: nullcontext()
             try:
                 summary, elapsed, busy = _run(an, photos, tmp / name, serial)
             finally:
                 an.close()
+                photos_module._generator_threads = limit
             result["image_size"], result["faces"] = an.image_size, summary["faces_anonymized"]
             result[f"faces_per_s_{name}"] = round(summary["faces_anonymized"] / elapsed, 2)
             result[f"generator_busy_share_{name}"] = round(busy / elapsed, 3)
