@@ -7,15 +7,14 @@ names a folder. Without --weights an untrained generator of the right size is us
 weights. End to end = read, search every face (with the MTCNN cross-check), align, mesh, render, generate, paste
 back, write crop and photo, record the manifest.
 
-Measured in the same run, each on a fresh output folder after an untimed warm-up (models loaded in the workers):
+Measured in the same run, each on a fresh output folder after an untimed warm-up (models loaded in the workers),
+``--repeat`` times (the median and the range are printed: this machine's speed varies by a quarter within minutes):
 - ``serial``: today's path before the pipeline: one extraction worker, generation, then composing and writing in
   the caller, one step after the other;
 - ``pipeline_w<k>``: the pipeline with k extraction workers (1 .. cores; the default is one per core), the next
   photos extracted while a batch generates, composing and writing in a pool of threads;
 - ``pipeline_onnx``: the default pipeline with onnxruntime running the generator instead of torch;
-- ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native);
-- ``pipeline_all_threads``: the default pipeline with the generator on every thread of torch (CPU) instead of the
-  cores the extraction workers leave.
+- ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native).
 Then where the time goes, each step alone in this process on the same photos: extraction, generation and
 composing + writing, per face, and the generator's busy share of the default pipeline's wall time.
 """
@@ -27,14 +26,12 @@ import os
 import platform
 import tempfile
 import time
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ganonlib.anonymize import photos as photos_module
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
 from ganonlib.anonymize.photos import _compose, _generate, extract_photo, start_extractor
 from ganonlib.config import SampleConfig
@@ -58,12 +55,17 @@ class _BusyClock:
         return out
 
 
-def _run(an: Anonymizer, photos: list[Path], out: Path, serial: bool = False) -> tuple[dict, float, float]:
+def _run(an: Anonymizer, photos: list[Path], out: Path, serial: bool = False, repeat: int = 1
+         ) -> tuple[dict, list[float], float]:
+    """The summary, the seconds of each of ``repeat`` timed runs (each into a fresh folder) and the generator's busy
+    seconds in them all."""
     anonymize_files(photos[: an.cfg.batch_size], out / "warm", an, progress=False, serial=serial)
     clock = _BusyClock(an)
-    start = time.perf_counter()
-    summary = anonymize_files(photos, out / "timed", an, progress=False, serial=serial)
-    elapsed = time.perf_counter() - start
+    elapsed = []
+    for n in range(repeat):
+        start = time.perf_counter()
+        summary = anonymize_files(photos, out / f"timed{n}", an, progress=False, serial=serial)
+        elapsed.append(time.perf_counter() - start)
     del an.generate  # the instance attribute goes: the method is back
     return summary, elapsed, clock.seconds
 
@@ -98,6 +100,7 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--source", type=Path, default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per path; the median is reported")
     parser.add_argument("--skip", default="", help="comma-separated paths not to measure, e.g. serial,pipeline_w1")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
@@ -123,24 +126,21 @@ def main() -> None:
         runs = [("serial", base, True)]
         runs += [(f"pipeline_w{k}", replace(base, workers=k), False) for k in sorted({1, *range(2, cores + 1)})]
         runs += [("pipeline_onnx", replace(base, backend="onnx"), False),
-                 ("pipeline_fp32", replace(base, precision="fp32"), False),
-                 ("pipeline_all_threads", base, False)]
+                 ("pipeline_fp32", replace(base, precision="fp32"), False)]
         default = f"pipeline_w{cores}"
         for name, cfg, serial in runs:
             if name in skip:
                 continue
             an = Anonymizer(cfg)
-            limit = photos_module._generator_threads
-            if name == "pipeline_all_threads":
-                photos_module._generator_threads = lambda anonymizer, threads: nullcontext()
             try:
-                summary, elapsed, busy = _run(an, photos, tmp / name, serial)
+                summary, elapsed, busy = _run(an, photos, tmp / name, serial, args.repeat)
             finally:
                 an.close()
-                photos_module._generator_threads = limit
             result["image_size"], result["faces"] = an.image_size, summary["faces_anonymized"]
-            result[f"faces_per_s_{name}"] = round(summary["faces_anonymized"] / elapsed, 2)
-            result[f"generator_busy_share_{name}"] = round(busy / elapsed, 3)
+            rates = [summary["faces_anonymized"] / s for s in elapsed]
+            result[f"faces_per_s_{name}"] = round(float(np.median(rates)), 2)
+            result[f"faces_per_s_{name}_range"] = [round(min(rates), 2), round(max(rates), 2)]
+            result[f"generator_busy_share_{name}"] = round(busy / sum(elapsed), 3)
             result[f"precision_{name}"] = str(an.dtype or torch.float32).replace("torch.", "")
         if onnx:
             result["onnx_vs_torch_max_abs_diff"] = onnx["max_abs_diff"]

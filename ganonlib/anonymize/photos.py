@@ -12,7 +12,6 @@ import os
 import queue
 import threading
 from collections import Counter
-from contextlib import contextmanager, nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -31,7 +30,7 @@ from ganonlib.anonymize.paste import face_mask, paste_back
 from ganonlib.anonymize.video import VIDEO_SETTINGS, ClipResult, VideoJob, clip_rows, start_video_worker, video_task
 from ganonlib.anonymize.video_io import sniff_video
 from ganonlib.config import AnonymizeConfig, PreprocessConfig
-from ganonlib.faces.extract import ExtractedFace, FaceExtractor
+from ganonlib.faces.extract import ExtractedFace, FaceExtractor, mesh_matches
 from ganonlib.faces.search import find_faces, overlap_of_smaller, size_histogram
 from ganonlib.io import (IMAGE_SUFFIXES, ImageReadError, ManifestRow, atomic_write_image, atomic_write_json,
                          file_sha256, read_image, reusable)
@@ -111,34 +110,20 @@ def _start_worker(cfg: PreprocessConfig, second_detector: str) -> FaceFinder:
     return start_extractor(cfg, second_detector)
 
 
-def _mesh_matches(face: ExtractedFace) -> bool:
-    """The mesh lies on the detected face: its two iris centres fall near the detector's eyes. A mesh fitted to an
-    upside-down or misaligned crop puts its eyes elsewhere, and its face hull would leave the real face visible."""
-    if face.points is None:
-        return False
-    size = face.aligned.image.shape[0]
-    irises = face.points[[468, 473], :2] * size
-    eyes = face.aligned.to_aligned(np.array([face.detection.right_eye, face.detection.left_eye]))
-    spread = max(float(np.linalg.norm(eyes[0] - eyes[1])), 1.0)
-    straight = np.linalg.norm(irises - eyes, axis=1).max()
-    crossed = np.linalg.norm(irises - eyes[::-1], axis=1).max()
-    return min(straight, crossed) < 0.35 * spread
-
-
 def find_all_faces(extractor: FaceExtractor, image: np.ndarray) -> list[ExtractedFace]:
     """Every face of ``image`` with its mesh where one fits: the thorough search, then, when a face lacks a fitting
     mesh or none was found, the search on the photo turned by 90, 180 and 270 degrees, whose faces replace the
     misfits they overlap and add those the first search missed."""
     faces = extractor.extract(image, find_faces(extractor.detector, image))
-    if faces and all(_mesh_matches(f) for f in faces):
+    if faces and all(mesh_matches(f) for f in faces):
         return faces
     # a face without a usable mesh, or none at all: look again with the photo turned by 90, 180 and 270 degrees
     turned = extractor.extract(image, find_faces(extractor.detector, image, turns=(1, 2, 3)))
-    for extra in sorted(turned, key=_mesh_matches, reverse=True):
+    for extra in sorted(turned, key=mesh_matches, reverse=True):
         same = [f for f in faces if overlap_of_smaller(f.detection.box, extra.detection.box) >= 0.5]
         if not same:
             faces.append(extra)
-        elif _mesh_matches(extra) and not any(_mesh_matches(f) for f in same):
+        elif mesh_matches(extra) and not any(mesh_matches(f) for f in same):
             faces = [f for f in faces if f not in same] + [extra]
     for index, face in enumerate(faces):
         face.index = index
@@ -303,7 +288,7 @@ def _why_not(anonymizer: Any, face: ExtractedFace, failure: str) -> str:
         return f"generation_failed: {failure}"
     if face.points is None:
         return "no_mesh: face mesh not found in the aligned face"
-    if not _mesh_matches(face):
+    if not mesh_matches(face):
         return "mesh_mismatch: the mesh does not lie on the detected face"
     return ""
 
@@ -455,25 +440,6 @@ def _video_summary(clips: list[ClipResult]) -> dict:
             "video_frames_covered_whole": sum(c.frames_blurred for c in clips)}
 
 
-@contextmanager
-def _generator_threads(anonymizer: Any, threads: int) -> Iterator[None]:
-    """Within the block a generator on the CPU computes with ``threads`` threads. Beside extraction workers that
-    keep every core busy, one thread generates faster than several: a thread of a parallel convolution that waits
-    for a core holds all the others at the next barrier (on 2 cores: 3.2 faces/s against 2.3)."""
-    import torch
-
-    device = getattr(anonymizer, "device", None)
-    if device is None or device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: str | Path, anonymizer: Any,
                     progress: bool = True,
                     extract: Callable[[FaceFinder, tuple[str, str, str, str]], Photo] = extract_photo,
@@ -525,23 +491,23 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
         pool = anonymizer.pools[key] = CrashSafePool(
             extract, _start_worker, (anonymizer.preprocess, anonymizer.cfg.second_detector), workers)
     feeder = None if serial or not todo else _Feeder(pool.imap(todo), depth=2 * anonymizer.cfg.batch_size)
-    # serial: the generator has the machine to itself; pipelined: the cores the extraction workers leave (at least 1)
-    threads = _generator_threads(anonymizer, max(1, cores - workers)) if feeder is not None else nullcontext()
     try:
-        with threads:
-            chunk: list[Photo] = []
-            results = iter(()) if not todo else pool.imap(todo) if feeder is None else iter(feeder)
-            for n, (item, photo) in enumerate(tqdm(results, total=len(todo), desc="anonymize", disable=not progress),
-                                              start=1):
-                if isinstance(photo, Crashed):
-                    photo = Photo(item[1], item[2], item[3], failure=("error", f"crashed: {photo}"))
-                chunk.append(photo)
-                if sum(len(p.faces) for p in chunk) >= anonymizer.cfg.batch_size or len(chunk) >= \
-                        anonymizer.cfg.batch_size or n == len(todo):
-                    generated, failure = _generate(anonymizer, chunk)
-                    for p, new in zip(chunk, generated):
-                        writer.put(partial(_compose, anonymizer, p, new, failure, fingerprint))
-                    chunk = []
+        chunk: list[Photo] = []
+        if not todo:  # videos only: no photo worker was started
+            results: Iterator = iter(())
+        else:
+            results = pool.imap(todo) if feeder is None else iter(feeder)
+        for n, (item, photo) in enumerate(tqdm(results, total=len(todo), desc="anonymize", disable=not progress),
+                                          start=1):
+            if isinstance(photo, Crashed):
+                photo = Photo(item[1], item[2], item[3], failure=("error", f"crashed: {photo}"))
+            chunk.append(photo)
+            if sum(len(p.faces) for p in chunk) >= anonymizer.cfg.batch_size or len(chunk) >= \
+                    anonymizer.cfg.batch_size or n == len(todo):
+                generated, failure = _generate(anonymizer, chunk)
+                for p, new in zip(chunk, generated):
+                    writer.put(partial(_compose, anonymizer, p, new, failure, fingerprint))
+                chunk = []
     except BaseException:
         if feeder is not None:
             feeder.stop()

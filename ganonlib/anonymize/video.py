@@ -28,7 +28,7 @@ from ganonlib.anonymize.tracking import FaceTracker, OneEuroFilter, Track
 from ganonlib.anonymize.video_io import VideoError, VideoWriter, probe_video, read_frames
 from ganonlib.faces.align import AlignedFace, align_face
 from ganonlib.faces.detect import Detection
-from ganonlib.faces.extract import ExtractedFace
+from ganonlib.faces.extract import ExtractedFace, mesh_matches
 from ganonlib.faces.landmarks import render_landmarks
 from ganonlib.io import ManifestRow
 
@@ -171,8 +171,6 @@ class _ClipAnonymizer:
 
     # ---- per frame ---------------------------------------------------------------------------------------------
     def frame(self, index: int, image: np.ndarray, pts: int | None) -> None:
-        from ganonlib.anonymize.photos import _mesh_matches
-
         search = self._search_next or index % self.cfg.detect_every == 0
         self._search_next = False
         try:
@@ -193,7 +191,7 @@ class _ClipAnonymizer:
             seen = by_detection.get(id(track.observed))
             face, steady = self._face(image, track, seen)
             self._follow_by_mesh(track, face, steady, track.state == "seen")
-            if _mesh_matches(face):
+            if mesh_matches(face):
                 todo.append((track, face, steady))
             else:
                 self._search_next = True  # look again next frame rather than follow a misfit

@@ -11,7 +11,7 @@ from ganonlib.faces.detect import Detection, make_detector
 from ganonlib.faces.landmarks import FaceMesher, render_landmarks
 from ganonlib.faces.segment import HeadSegmenter, UNetHeadSegmenter
 
-__all__ = ["ExtractedFace", "FaceExtractor"]
+__all__ = ["ExtractedFace", "FaceExtractor", "mesh_matches"]
 
 
 @dataclass
@@ -61,3 +61,17 @@ class FaceExtractor:
                 face.landmarks = render_landmarks(points, self.cfg.image_size, self.cfg.landmarks_style)
             faces.append(face)
         return faces
+
+
+def mesh_matches(face: ExtractedFace) -> bool:
+    """The mesh lies on the detected face: its two iris centres fall near the detector's eyes. A mesh fitted to an
+    upside-down or misaligned crop puts its eyes elsewhere, and its face hull would leave the real face visible."""
+    if face.points is None:
+        return False
+    size = face.aligned.image.shape[0]
+    irises = face.points[[468, 473], :2] * size
+    eyes = face.aligned.to_aligned(np.array([face.detection.right_eye, face.detection.left_eye]))
+    spread = max(float(np.linalg.norm(eyes[0] - eyes[1])), 1.0)
+    straight = np.linalg.norm(irises - eyes, axis=1).max()
+    crossed = np.linalg.norm(irises - eyes[::-1], axis=1).max()
+    return min(straight, crossed) < 0.35 * spread
