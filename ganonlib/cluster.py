@@ -7,6 +7,7 @@ file system, as on an HPC cluster). The README ("Scaling out") says how to start
 """
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Callable, Hashable, Iterator, Sequence, TypeVar
@@ -48,19 +49,26 @@ def parallel_backend(scheduler: str, n_jobs: int, connect_timeout_s: float = 20.
 
 def worker_model(key: Hashable, load: Callable[[], Model]) -> Model:
     """The model ``key`` names, loaded by ``load`` on this process's first chunk and reused by its later ones."""
-    if key in _MODELS:
-        _MODELS.move_to_end(key)
-    else:
-        _MODELS[key] = load()
-        while len(_MODELS) > _MODELS_KEPT:
-            _MODELS.popitem(last=False)
-    return _MODELS[key]
+    held = _MODELS.get(key)
+    model = held() if isinstance(held, weakref.ref) else held
+    if model is None:
+        model = _MODELS[key] = load()
+    _MODELS.move_to_end(key)
+    while len(_MODELS) > _MODELS_KEPT:
+        _MODELS.popitem(last=False)
+    return model
 
 
 def share_model(key: Hashable, model: Model) -> Model:
     """Make the caller's already loaded ``model`` the one :func:`worker_model` gives for ``key`` in this process:
-    chunks run here (one local job) use it instead of loading a second copy."""
-    return worker_model(key, lambda: model)
+    chunks run here (one local job) use it instead of loading a second copy. Held weakly: it goes with the caller."""
+    held = _MODELS.get(key)
+    known = held() if isinstance(held, weakref.ref) else held
+    if known is not None:
+        _MODELS.move_to_end(key)
+        return known
+    _MODELS[key] = weakref.ref(model)
+    return model
 
 
 def map_chunks(work: Callable[[list[Item]], list[Result]], items: Sequence[Item], *, scheduler: str = "",

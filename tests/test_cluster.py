@@ -155,3 +155,21 @@ def test_an_unreachable_scheduler_is_one_message(tmp_path):
             pass
     code = main(["preprocess", str(tmp_path), str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"])
     assert code == 2
+
+
+def test_a_model_shared_by_its_caller_is_used_here_and_goes_with_the_caller():
+    import gc
+
+    from ganonlib.cluster import share_model, worker_model
+
+    class Model:
+        pass
+
+    loads = []
+    mine = Model()
+    assert share_model(("test", 1), mine) is mine
+    assert worker_model(("test", 1), lambda: loads.append(1) or Model()) is mine and not loads
+    del mine
+    gc.collect()  # held weakly: the next chunk here loads its own, which stays
+    again = worker_model(("test", 1), lambda: loads.append(1) or Model())
+    assert loads == [1] and worker_model(("test", 1), Model) is again
