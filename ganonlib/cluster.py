@@ -47,10 +47,15 @@ def parallel_backend(scheduler: str, n_jobs: int, connect_timeout_s: float = 20.
         yield -1  # every worker of the cluster
 
 
+def _held(key: Hashable) -> Any:
+    """The model held for ``key`` (None: none, or a shared one whose caller let it go)."""
+    held = _MODELS.get(key)
+    return held() if isinstance(held, weakref.ref) else held
+
+
 def worker_model(key: Hashable, load: Callable[[], Model]) -> Model:
     """The model ``key`` names, loaded by ``load`` on this process's first chunk and reused by its later ones."""
-    held = _MODELS.get(key)
-    model = held() if isinstance(held, weakref.ref) else held
+    model = _held(key)
     if model is None:
         model = _MODELS[key] = load()
     _MODELS.move_to_end(key)
@@ -62,13 +67,10 @@ def worker_model(key: Hashable, load: Callable[[], Model]) -> Model:
 def share_model(key: Hashable, model: Model) -> Model:
     """Make the caller's already loaded ``model`` the one :func:`worker_model` gives for ``key`` in this process:
     chunks run here (one local job) use it instead of loading a second copy. Held weakly: it goes with the caller."""
-    held = _MODELS.get(key)
-    known = held() if isinstance(held, weakref.ref) else held
-    if known is not None:
-        _MODELS.move_to_end(key)
-        return known
-    _MODELS[key] = weakref.ref(model)
-    return model
+    known = _held(key)
+    if known is None:
+        _MODELS[key] = weakref.ref(model)
+    return worker_model(key, lambda: model)
 
 
 def map_chunks(work: Callable[[list[Item]], list[Result]], items: Sequence[Item], *, scheduler: str = "",

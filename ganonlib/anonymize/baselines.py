@@ -9,15 +9,14 @@ from __future__ import annotations
 import os
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import cv2
 import numpy as np
 
-from ganonlib.anonymize.method_outputs import finish_method, output_row, pair_index
+from ganonlib.anonymize.method_outputs import finish_method, pair_index, write_output
 from ganonlib.cluster import map_chunks
-from ganonlib.io import atomic_write_image, read_image
+from ganonlib.io import read_image
 
 __all__ = ["BASELINES", "apply_baseline", "gaussian_blur", "pixelate"]
 
@@ -46,13 +45,9 @@ BASELINES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 def _baseline_chunk(method: str, base: str, processed_dir: str, out_dir: str, entries: list[dict]) -> list[dict]:
     """Write ``method``'s version of the crops of ``entries``; relative paths are the caller's, under ``base``."""
-    root, transform = Path(base), BASELINES[method]
-    rows = []
-    for entry in entries:
-        row = output_row(SimpleNamespace(**entry), Path(processed_dir))
-        atomic_write_image(root / out_dir / row["image"], transform(read_image(root / processed_dir / entry["image"])))
-        rows.append(row)
-    return rows
+    transform = BASELINES[method]
+    return [write_output(e, transform(read_image(Path(base) / processed_dir / e["image"])), base, processed_dir,
+                         out_dir) for e in entries]
 
 
 def apply_baseline(processed_dir: str | Path, out_dir: str | Path, method: str, progress: bool = True,

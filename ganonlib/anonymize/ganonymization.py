@@ -12,19 +12,18 @@ import threading
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import torch
 
-from ganonlib.anonymize.method_outputs import finish_method, output_row, pair_index
+from ganonlib.anonymize.method_outputs import finish_method, pair_index, write_output
 from ganonlib.anonymize.photos import anonymize_files, check_strict
 from ganonlib.cluster import map_chunks, share_model, worker_model
 from ganonlib.config import NO_FACE_POLICIES, AnonymizeConfig, PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
 from ganonlib.devices import resolve_device
-from ganonlib.io import atomic_write_image, file_sha256
+from ganonlib.io import file_sha256
 from ganonlib.models.generator_file import load_generator
 from ganonlib.models.onnx_generator import OnnxGenerator, onnx_path
 
@@ -138,10 +137,8 @@ def _anonymize_chunk(cfg: AnonymizeConfig, weights_sha256: str, base: str, proce
         batch = entries[start:start + cfg.batch_size]
         marks = np.stack([cv2.imread(str(root / processed_dir / e["landmarks"]), cv2.IMREAD_GRAYSCALE)
                           for e in batch])
-        for entry, face in zip(batch, anonymizer.generate(marks)):
-            row = output_row(SimpleNamespace(**entry), Path(processed_dir))
-            atomic_write_image(root / out_dir / row["image"], face)
-            rows.append(row)
+        rows += [write_output(entry, face, base, processed_dir, out_dir)
+                 for entry, face in zip(batch, anonymizer.generate(marks))]
     return rows
 
 

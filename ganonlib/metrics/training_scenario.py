@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ganonlib.cluster import map_chunks, share_model, worker_model
+from ganonlib.cluster import map_chunks, worker_model
 from ganonlib.io import file_sha256
 from ganonlib.metrics.attributes import multilabel_summary
 from ganonlib.metrics.emotion import classification_summary
@@ -50,7 +50,6 @@ class TrainedClassifier:
                  name: str, scheduler: str = "", n_jobs: int = 1) -> None:
         self.checkpoint = str(Path(checkpoint).resolve())  # a worker may have started in another folder
         self.sha256 = file_sha256(checkpoint)  # a Dask worker outlives a rerun that rewrites the file
-        self.model = share_model(("classifier", self.sha256), _load_classifier(self.checkpoint))
         self.cfg, self.classes, self.name = cfg, classes, name
         self.scheduler, self.n_jobs = scheduler, n_jobs
 
