@@ -74,3 +74,14 @@ def test_search_equals_facenet_pytorchs_on_real_photos(mtcnns, sample):
     files = sorted(p for p in shared_data(sample).rglob("*.jpg"))[:40]
     faces = sum(_same_detections(*mtcnns, np.asarray(Image.open(f).convert("RGB"))) for f in files)
     assert faces >= len(files) * 0.9
+
+
+def test_a_candidate_outside_the_photo_is_dropped_not_fatal():
+    from ganonlib.faces.mtcnn import _stage_input
+
+    pixels = np.full((40, 50, 3), 128, np.uint8)
+    image = torch.from_numpy(pixels.copy()).unsqueeze(0).permute(0, 3, 1, 2).float()
+    boxes = torch.tensor([[5.0, 5.0, 30.0, 30.0, 0.9], [60.0, 45.0, 80.0, 70.0, 0.8]])  # the second lies outside
+    data, kept, inds = _stage_input(image, integral_image(pixels), boxes, torch.zeros(2, dtype=torch.long), 24)
+    assert data.shape == (1, 3, 24, 24) and torch.equal(kept, boxes[:1]) and inds.tolist() == [0]
+    assert torch.allclose(data, torch.full_like(data, (128 - 127.5) * 0.0078125))

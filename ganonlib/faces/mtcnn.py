@@ -102,19 +102,21 @@ def _bin_pixels(heights: np.ndarray | int, widths: np.ndarray | int, out_h: int,
     return int(np.max((np.asarray(heights) // out_h + 2) * (np.asarray(widths) // out_w + 2), initial=0))
 
 
-def _stage_input(image: torch.Tensor, integral: np.ndarray, boxes: torch.Tensor, width: int, height: int,
-                 size: int) -> tuple[torch.Tensor, np.ndarray]:
-    """R-Net's or O-Net's normalised input for the candidate ``boxes`` and which of them had a non-empty crop."""
+def _stage_input(image: torch.Tensor, integral: np.ndarray, boxes: torch.Tensor, image_inds: torch.Tensor,
+                 size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """R-Net's or O-Net's normalised input for the candidate ``boxes``, and the boxes and their image indices, less
+    those whose crop is empty (facenet-pytorch skips their crops but keeps the boxes, and then fails)."""
     from facenet_pytorch.models.utils.detect_face import imresample, pad
 
-    y, ey, x, ex = pad(boxes, width, height)
+    y, ey, x, ex = pad(boxes, image.shape[3], image.shape[2])
     keep = (ey > y - 1) & (ex > x - 1)
     cut = np.stack([y - 1, ey, x - 1, ex], axis=1)[keep]
     if _bin_pixels(cut[:, 1] - cut[:, 0], cut[:, 3] - cut[:, 2], size, size) > _EXACT_SUM:
         crops = torch.cat([imresample(image[:, :, a:b, c:d], (size, size)) for a, b, c, d in cut])  # huge boxes
     else:
         crops = area_crops(integral, cut, size)
-    return (crops - 127.5) * 0.0078125, keep
+    keep = torch.from_numpy(keep)
+    return (crops - 127.5) * 0.0078125, boxes[keep], image_inds[keep]
 
 
 @torch.no_grad()
@@ -159,10 +161,10 @@ def detect_mtcnn(model: nn.Module, image: np.ndarray) -> tuple[np.ndarray, np.nd
                          boxes[:, 4]]).permute(1, 0)
     boxes = rerec(boxes)
 
+    if len(boxes) > 0:
+        data, boxes, image_inds = _stage_input(img, integral, boxes, image_inds, 24)
     if len(boxes) > 0:  # R-Net refines the candidates
-        data, keep = _stage_input(img, integral, boxes, width, height, 24)
         out = fixed_batch_process(data, model.rnet)
-        boxes, image_inds = boxes[torch.from_numpy(keep)], image_inds[torch.from_numpy(keep)]
         score = out[1][:, 1]
         ipass = score > threshold[1]
         boxes = torch.cat((boxes[ipass, :4], score[ipass].unsqueeze(1)), dim=1)
@@ -172,10 +174,10 @@ def detect_mtcnn(model: nn.Module, image: np.ndarray) -> tuple[np.ndarray, np.nd
         image_inds = image_inds[pick]
 
     points = torch.zeros(0, 5, 2)
+    if len(boxes) > 0:
+        data, boxes, image_inds = _stage_input(img, integral, boxes, image_inds, 48)
     if len(boxes) > 0:  # O-Net scores, places and marks them
-        data, keep = _stage_input(img, integral, boxes, width, height, 48)
         out = fixed_batch_process(data, model.onet)
-        boxes, image_inds = boxes[torch.from_numpy(keep)], image_inds[torch.from_numpy(keep)]
         score = out[2][:, 1]
         ipass = score > threshold[2]
         marks = out[1][ipass].permute(1, 0)
