@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import ganonlib  # noqa: F401  (first: it sets OpenMP's wait policy, read once when torch loads)
 import torch
 
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
@@ -119,6 +120,10 @@ def main() -> None:
         base = AnonymizeConfig(weights=str(weights), device=args.device, batch_size=args.batch, paste_back=True)
         result: dict = {"benchmark": "anonymize", "photos": len(photos), "device": args.device, "cpus": cores,
                         "machine": platform.processor() or platform.machine(), "batch": args.batch,
+                        # how PyTorch's OpenMP threads wait (the kit sets passive; GOMP_SPINCOUNT=300000 restores
+                        # libgomp's default spinning, for comparison)
+                        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+                        "gomp_spincount": os.environ.get("GOMP_SPINCOUNT", ""),
                         "bf16_native": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())}
         if args.device.startswith("cuda"):
             result["gpu"] = torch.cuda.get_device_name()

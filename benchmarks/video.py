@@ -30,6 +30,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import ganonlib  # noqa: F401  (first: it sets OpenMP's wait policy, read once when torch loads)
 import torch
 
 import ganonlib.anonymize.video as video_module
