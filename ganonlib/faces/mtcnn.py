@@ -1,4 +1,4 @@
-"""facenet-pytorch's MTCNN search, the same numbers in about half the time.
+"""facenet-pytorch's MTCNN search, the same numbers in two thirds of the time.
 
 ``facenet_pytorch``'s ``detect_face`` spends most of its CPU time in two places that do not need to be slow:
 - PyTorch's NCHW ``max_pool2d`` on one thread (~8 ms for P-Net's first pyramid level of a 512 px photo); a max over
