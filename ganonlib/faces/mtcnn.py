@@ -62,9 +62,10 @@ def integral_image(pixels: np.ndarray) -> np.ndarray:
     return cv2.integral(pixels, sdepth=cv2.CV_32S if fits else cv2.CV_64F)
 
 
-def _bins(start: np.ndarray, end: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _bins(start: np.ndarray | int, end: np.ndarray | int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Adaptive pooling's ``size`` bins of each span [start, end): [floor(i * n / size), ceil((i + 1) * n / size))
-    from ``start``, n = end - start; ``start`` and ``end`` (K, 1) -> first and last + 1 index (K, size)."""
+    from ``start``, n = end - start; ``start`` and ``end`` (K, 1) or ints -> first and last + 1 index (K, size) or
+    (size,)."""
     n, cells = end - start, np.arange(size)
     return start + cells * n // size, start - (-(cells + 1) * n // size)
 
@@ -72,8 +73,7 @@ def _bins(start: np.ndarray, end: np.ndarray, size: int) -> tuple[np.ndarray, np
 def area_resize(integral: np.ndarray, height: int, width: int) -> torch.Tensor:
     """``interpolate(image, (height, width), mode="area")`` of the whole image -> (1, C, height, width) float32
     laid out as PyTorch lays it out for a channels-last input (``integral``: :func:`integral_image`)."""
-    top, bottom = (a[0] for a in _bins(np.zeros((1, 1), np.int64), np.full((1, 1), integral.shape[0] - 1), height))
-    left, right = (a[0] for a in _bins(np.zeros((1, 1), np.int64), np.full((1, 1), integral.shape[1] - 1), width))
+    (top, bottom), (left, right) = _bins(0, integral.shape[0] - 1, height), _bins(0, integral.shape[1] - 1, width)
     rows = integral[bottom] - integral[top]
     sums = rows[:, right] - rows[:, left]  # (height, width, C), exact
     out = sums.astype(np.float32) / (bottom - top).astype(np.float32)[:, None, None]
