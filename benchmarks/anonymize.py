@@ -15,6 +15,8 @@ Measured in the same run, each on a fresh output folder after an untimed warm-up
   photos extracted while a batch generates, composing and writing in a pool of threads;
 - ``pipeline_onnx``: the default pipeline with onnxruntime running the generator instead of torch;
 - ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native).
+The generator's process keeps the memory its tensors free (``ganonlib.devices.keep_freed_memory``, recorded as
+``kept_freed_memory``); ``--glibc-malloc`` measures without, in a run of its own (the setting cannot be undone).
 Then where the time goes, each step alone in this process on the same photos: extraction, generation and
 composing + writing, per face, and the generator's busy share of the default pipeline's wall time.
 """
@@ -33,6 +35,7 @@ import numpy as np
 import ganonlib  # noqa: F401  (first: it sets OpenMP's wait policy, read once when torch loads)
 import torch
 
+from ganonlib.anonymize import ganonymization
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
 from ganonlib.anonymize.photos import _compose, _generate, extract_photo, start_extractor
 from ganonlib.config import SampleConfig
@@ -103,7 +106,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per path; the median is reported")
     parser.add_argument("--skip", default="", help="comma-separated paths not to measure, e.g. serial,pipeline_w1")
+    parser.add_argument("--glibc-malloc", action="store_true",
+                        help="leave glibc's memory thresholds as they are (the baseline of keep_freed_memory)")
     args = parser.parse_args()
+    if args.glibc_malloc:  # before any Anonymizer: the setting holds for the rest of the process once applied
+        ganonymization.keep_freed_memory = lambda: False
     cores = os.cpu_count() or 1
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,6 +154,7 @@ def main() -> None:
             result[f"faces_per_s_{name}_range"] = [round(min(rates), 2), round(max(rates), 2)]
             result[f"generator_busy_share_{name}"] = round(busy / sum(elapsed), 3)
             result[f"precision_{name}"] = str(an.dtype or torch.float32).replace("torch.", "")
+            result["kept_freed_memory"] = an.kept_freed_memory
         if onnx:
             result["onnx_vs_torch_max_abs_diff"] = onnx["max_abs_diff"]
         if f"faces_per_s_{default}" in result and "faces_per_s_serial" in result:

@@ -117,3 +117,19 @@ def test_a_png_holds_exactly_the_pixels_written(tmp_path, shape):
     with Image.open(path) as png:
         assert png.format == "PNG"
         np.testing.assert_array_equal(np.asarray(png), image)
+
+
+def test_png_rows_use_one_filter_at_zlib_level_one(tmp_path):
+    """The fast setting: every row filtered with PNG's "sub" filter (type 1), not chosen per row."""
+    import struct
+    import zlib
+
+    image = np.random.default_rng(0).integers(0, 256, (19, 23, 3), dtype=np.uint8)
+    data, pos, idat = atomic_write_image(tmp_path / "x.png", image).read_bytes(), 8, b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        idat += data[pos + 8:pos + 8 + length] if kind == b"IDAT" else b""
+        pos += 12 + length
+    assert idat[1] >> 6 == 0  # the zlib header's level field: the fastest compression
+    raw = zlib.decompress(idat)
+    assert [raw[row * (1 + 23 * 3)] for row in range(19)] == [1] * 19

@@ -22,7 +22,7 @@ from ganonlib.anonymize.photos import anonymize_files, check_strict
 from ganonlib.cluster import map_chunks, share_model, worker_model
 from ganonlib.config import NO_FACE_POLICIES, AnonymizeConfig, PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
-from ganonlib.devices import resolve_device
+from ganonlib.devices import keep_freed_memory, resolve_device
 from ganonlib.io import file_sha256
 from ganonlib.models.generator_file import load_generator
 from ganonlib.models.onnx_generator import OnnxGenerator, onnx_path
@@ -52,6 +52,7 @@ class Anonymizer:
         or are taken from the generator file with ``follow_generator_size``."""
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
+        self.kept_freed_memory = self.device.type == "cpu" and keep_freed_memory()
         self.generator, trained = load_generator(cfg.weights, self.device)
         self.image_size, self.landmarks_style = trained.image_size, trained.landmarks_style
         self.caveat = trained.caveat()

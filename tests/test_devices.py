@@ -1,0 +1,47 @@
+"""How a process that runs large models on the CPU keeps its memory."""
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc setting")
+
+# the kit's generator at 512 px, batch 2: activations of 32-128 MiB, above glibc's largest mmap threshold
+_FAULTS = """
+import resource, sys
+import torch
+from ganonlib.devices import keep_freed_memory
+from ganonlib.models.networks import define_G
+applied = keep_freed_memory() if sys.argv[1] == "keep" else False
+generator, x = define_G().eval(), torch.zeros(2, 3, 512, 512)
+with torch.inference_mode():
+    generator(x)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    generator(x)
+print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def _run(mode: str, **env: str) -> tuple[str, int]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    out = subprocess.run([sys.executable, "-c", _FAULTS, mode], env={**base, **env}, capture_output=True, text=True,
+                         check=True).stdout.split()
+    return out[0], int(out[1])
+
+
+def test_a_generator_pass_reuses_the_memory_of_the_previous_one():
+    applied, faults = _run("keep")
+    _, faults_by_default = _run("glibc")
+    assert applied == "True"
+    # by default every large activation is mapped afresh and faulted in page by page (~150,000 pages a pass)
+    assert faults_by_default > 50_000
+    assert faults < faults_by_default / 20
+
+
+def test_a_users_own_malloc_setting_is_kept():
+    code = "from ganonlib.devices import keep_freed_memory; print(keep_freed_memory())"
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "131072"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
