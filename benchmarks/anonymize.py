@@ -17,8 +17,11 @@ Measured in the same run, each on a fresh output folder after an untimed warm-up
 - ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native).
 The generator's process keeps the memory its tensors free (``ganonlib.devices.keep_freed_memory``, recorded as
 ``kept_freed_memory``); ``--glibc-malloc`` measures without, in a run of its own (the setting cannot be undone).
-Then where the time goes, each step alone in this process on the same photos: extraction, generation and
-composing + writing, per face, and the generator's busy share of the default pipeline's wall time.
+Then where the time goes, each step alone in this process on the same photos: extraction (also without the MTCNN
+cross-check), generation and composing + writing, per face, and the generator's busy share of the default pipeline's
+wall time. Last the ceiling those steps leave: the generator's GFLOP per face (counted by PyTorch), the best rate of
+a bf16 matrix product on the device, and the faces/s the machine would give at most if every step overlapped
+perfectly and the generator ran at that rate (``ceiling_faces_per_s``, with and without the cross-check).
 """
 from __future__ import annotations
 
@@ -74,13 +77,19 @@ def _run(an: Anonymizer, photos: list[Path], out: Path, serial: bool = False, re
     return summary, elapsed, clock.seconds
 
 
-def _steps(an: Anonymizer, photos: list[Path], out: Path) -> dict:
-    """Each step alone on the same photos, per face: what the pipeline overlaps."""
-    finder = start_extractor(an.preprocess, an.cfg.second_detector)
+def _extract_all(an: Anonymizer, photos: list[Path], second_detector: str) -> tuple[list, float]:
+    finder = start_extractor(an.preprocess, second_detector)
     start = time.perf_counter()
     extracted = [extract_photo(finder, (str(p), str(p), p.name, file_sha256(p))) for p in photos]
-    extract_s = time.perf_counter() - start
+    return extracted, time.perf_counter() - start
+
+
+def _steps(an: Anonymizer, photos: list[Path], out: Path) -> dict:
+    """Each step alone on the same photos, per face: what the pipeline overlaps; the search also without the
+    cross-check, for what it costs."""
+    extracted, extract_s = _extract_all(an, photos, an.cfg.second_detector)
     faces = sum(len(p.faces) for p in extracted)
+    lone_s = _extract_all(an, photos, "none")[1] if an.cfg.second_detector != "none" else extract_s
     start = time.perf_counter()
     generated, _ = _generate(an, extracted)  # the faces that get a new one (the rest are covered in composing)
     generate_s = time.perf_counter() - start
@@ -92,8 +101,52 @@ def _steps(an: Anonymizer, photos: list[Path], out: Path) -> dict:
     write_s = time.perf_counter() - start
     total = extract_s + generate_s + write_s
     per_face = {"extract": extract_s, "generate": generate_s, "compose_write": write_s}
-    return {"ms_per_face_alone": {k: round(1000 * v / faces, 1) for k, v in per_face.items()},
+    return {"ms_per_face_alone": {**{k: round(1000 * v / faces, 1) for k, v in per_face.items()},
+                                  "extract_without_cross_check": round(1000 * lone_s / faces, 1)},
             "share_of_serial_time": {k: round(v / total, 3) for k, v in per_face.items()}}
+
+
+def _bf16_peak_tflops(device: torch.device, tries: int = 10) -> float:
+    """The best rate of a large bf16 matrix product on ``device`` (all its cores), in TFLOP/s, over two sizes and
+    ``tries`` each: about what the hardware gives a generator at most (the most generous figure this machine shows:
+    its rate varies by half within a minute)."""
+    best = 0.0
+    for size in (2048, 4096):
+        a = torch.randn(size, size, dtype=torch.bfloat16, device=device)
+        b = torch.randn(size, size, dtype=torch.bfloat16, device=device)
+        for _ in range(tries):
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            a @ b
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            best = max(best, 2 * size ** 3 / (time.perf_counter() - start) / 1e12)
+    return best
+
+
+def _ceiling(an: Anonymizer, steps: dict, cores: int) -> dict:
+    """The most faces/s the machine can give if every step overlapped perfectly: each step at its speed alone, and
+    with the generator at the bf16 matrix-product peak instead; each with and without the cross-check. On a CPU all
+    steps share the cores' time; on a GPU it is the slower of the CPU's steps on all cores and the generator."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.inference_mode(), FlopCounterMode(display=False) as flops:
+        an.generator(torch.zeros(1, 3, an.image_size, an.image_size, device=an.device))
+    gflop = flops.get_total_flops() / 1e9
+    peak = _bf16_peak_tflops(an.device)
+    ms = steps["ms_per_face_alone"]
+    result: dict = {"generator_gflop_per_face": round(gflop, 1), "bf16_matmul_peak_tflops": round(peak, 2),
+                    "generator_ms_per_face_at_peak": round(gflop / peak, 1), "ceiling_faces_per_s": {}}
+    for generator, generator_ms in (("steps_as_measured", ms["generate"]), ("generator_at_peak", gflop / peak)):
+        for search, search_ms in (("", ms["extract"]), ("_without_cross_check", ms["extract_without_cross_check"])):
+            cpu_ms = search_ms + ms["compose_write"]  # wall ms per face on one core
+            if an.device.type == "cpu":  # the generator's wall ms hold all the cores
+                rate = 1000 * cores / (cpu_ms + generator_ms * cores)
+            else:
+                rate = min(1000 * cores / cpu_ms, 1000 / generator_ms)
+            result["ceiling_faces_per_s"][generator + search] = round(rate, 2)
+    return result
 
 
 def main() -> None:
@@ -164,6 +217,7 @@ def main() -> None:
         an = Anonymizer(base)
         try:
             result.update(_steps(an, photos, tmp / "steps"))
+            result.update(_ceiling(an, result, cores))
         finally:
             an.close()
     print(json.dumps(result))
