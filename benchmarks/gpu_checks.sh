@@ -18,6 +18,7 @@ mkdir -p "$OUT"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
 DEADLINE=${DEADLINE_S:-540}
+DEVICE=${DEVICE:-cuda}  # DEVICE=cpu for a dry run of the script on a machine without a GPU
 limit() {  # the seconds part may run: its own limit $1, or what is left before the deadline
     local left=$(( DEADLINE - SECONDS ))
     echo $(( $1 < left ? $1 : left ))
@@ -29,14 +30,14 @@ fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 $PY -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__)"
 
-timeout "$(limit "${THROUGHPUT_S:-220}")" $PY benchmarks/train_throughput.py --size 512 --batch 32 --eager 2>&1 \
+timeout "$(limit "${THROUGHPUT_S:-260}")" $PY benchmarks/train_throughput.py --size 512 --batch 32 --eager --device "$DEVICE" 2>&1 \
     | tee "$OUT/throughput.log"
 
 # the pipeline with one extraction worker per core; onnxruntime is left out (its wheel here runs on the CPU)
 if $PY -c "import mediapipe, facenet_pytorch, ganonlib" 2>/dev/null; then
     t=$(limit "${ANONYMIZE_S:-240}")
     if [ "$t" -ge 60 ]; then
-        timeout "$t" $PY benchmarks/anonymize.py --device cuda --photos "${ANON_PHOTOS:-2000}" --baseline-photos 200 \
+        timeout "$t" $PY benchmarks/anonymize.py --device "$DEVICE" --photos "${ANON_PHOTOS:-2000}" --baseline-photos 200 \
             --batch 32 --repeat 1 --skip "pipeline_onnx,$(seq -s, -f 'pipeline_w%g' 1 $(( $(nproc) - 1 )))" 2>&1 \
             | tail -n 1 | tee "$OUT/anonymize.json"
     else
@@ -66,11 +67,11 @@ fi
 # videos on the GPU: frames/s at 640x360 and 1280x720, leaks and stability on the synthetic clip
 if $PY -c "import mediapipe, ganonlib, av" 2>/dev/null; then
     t=$(limit "${VIDEO_S:-300}")
-    [ "$t" -ge 60 ] && timeout "$t" $PY benchmarks/video.py --device cuda --out "$OUT/video.json" 2>&1 | tail -n 1
+    [ "$t" -ge 60 ] && timeout "$t" $PY benchmarks/video.py --device "$DEVICE" --out "$OUT/video.json" 2>&1 | tail -n 1
 fi
 if [ -n "${ALSO_MODE:-}" ]; then
     t=$(limit 400)
-    [ "$t" -ge 60 ] && timeout "$t" $PY benchmarks/train_throughput.py --size 512 --batch 32 \
+    [ "$t" -ge 60 ] && timeout "$t" $PY benchmarks/train_throughput.py --size 512 --batch 32 --device "$DEVICE" \
         --compile-mode "$ALSO_MODE" 2>&1 | tee "$OUT/throughput_${ALSO_MODE}.log"
 fi
 echo "done in ${SECONDS} s"
