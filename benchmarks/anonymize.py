@@ -17,7 +17,9 @@ Measured in the same run, each on a fresh output folder after an untimed warm-up
 - ``pipeline_w<k>``: the pipeline with k extraction workers (1 .. cores; the default is one per core), the next
   photos extracted while a batch generates, composing and writing in a pool of threads;
 - ``pipeline_onnx``: the default pipeline with onnxruntime running the generator instead of torch;
-- ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native).
+- ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native);
+- ``pipeline_compile`` (with ``--compile``): the default pipeline with the generator through torch.compile (compiled
+  in the untimed warm-up; ``compile_s``: how long that warm-up took).
 The generator's process keeps the memory its tensors free (``ganonlib.devices.keep_freed_memory``, recorded as
 ``kept_freed_memory``); ``--glibc-malloc`` measures without, in a run of its own (the setting cannot be undone).
 Then where the time goes, each step alone in this process on the same photos: extraction (also without the MTCNN
@@ -66,10 +68,12 @@ class _BusyClock:
 
 
 def _run(an: Anonymizer, photos: list[Path], out: Path, serial: bool = False, repeat: int = 1
-         ) -> tuple[dict, list[float], float]:
-    """The summary, the seconds of each of ``repeat`` timed runs (each into a fresh folder) and the generator's busy
-    seconds in them all."""
+         ) -> tuple[dict, list[float], float, float]:
+    """The summary, the seconds of each of ``repeat`` timed runs (each into a fresh folder), the generator's busy
+    seconds in them all and the seconds of the untimed warm-up."""
+    start = time.perf_counter()
     anonymize_files(photos[: an.cfg.batch_size], out / "warm", an, progress=False, serial=serial)
+    warm_s = time.perf_counter() - start
     clock = _BusyClock(an)
     elapsed = []
     for n in range(repeat):
@@ -77,7 +81,7 @@ def _run(an: Anonymizer, photos: list[Path], out: Path, serial: bool = False, re
         summary = anonymize_files(photos, out / f"timed{n}", an, progress=False, serial=serial)
         elapsed.append(time.perf_counter() - start)
     del an.generate  # the instance attribute goes: the method is back
-    return summary, elapsed, clock.seconds
+    return summary, elapsed, clock.seconds, warm_s
 
 
 def _extract_all(an: Anonymizer, photos: list[Path], second_detector: str) -> tuple[list, float]:
@@ -155,7 +159,7 @@ def _ceiling(an: Anonymizer, steps: dict, cores: int) -> dict:
 _UNIQUE_PHOTOS = 240  # sample variants built; beyond that they are repeated (as links), as building takes a while
 
 
-def _sample_photos(tmp: Path, count: int) -> list[Path]:
+def sample_photos(tmp: Path, count: int) -> list[Path]:
     """``count`` photos from the bundled sample's augmented variants: up to 240 distinct ones, then the same again
     under other names (a 2,000-photo run for a GPU would otherwise spend minutes building them)."""
     distinct = min(count, _UNIQUE_PHOTOS)
@@ -183,6 +187,7 @@ def main() -> None:
     parser.add_argument("--baseline-photos", type=int, default=0,
                         help="run the serial path and the steps alone on the first N photos only (default: all); "
                              "their rates are compared with the pipelines' over all photos")
+    parser.add_argument("--compile", action="store_true", help="also measure the default with torch.compile")
     parser.add_argument("--glibc-malloc", action="store_true",
                         help="leave glibc's memory thresholds as they are (the baseline of keep_freed_memory)")
     args = parser.parse_args()
@@ -197,7 +202,7 @@ def main() -> None:
             torch.manual_seed(0)
             weights = atomic_write_torch(tmp / "g.pt", {"generator": define_G().state_dict(), "image_size": args.size})
         if args.source is None:
-            photos = _sample_photos(tmp, args.photos)
+            photos = sample_photos(tmp, args.photos)
         else:
             photos = sorted(iter_images(args.source))[: args.photos]
         baseline = photos[: args.baseline_photos or len(photos)]
@@ -216,13 +221,16 @@ def main() -> None:
         runs += [(f"pipeline_w{k}", replace(base, workers=k), False) for k in sorted({1, *range(2, cores + 1)})]
         runs += [("pipeline_onnx", replace(base, backend="onnx"), False),
                  ("pipeline_fp32", replace(base, precision="fp32"), False)]
+        if args.compile:
+            runs.append(("pipeline_compile", replace(base, compile=True), False))
         default = f"pipeline_w{cores}"
         for name, cfg, serial in runs:
             if name in skip:
                 continue
             an = Anonymizer(cfg)
             try:
-                summary, elapsed, busy = _run(an, baseline if serial else photos, tmp / name, serial, args.repeat)
+                summary, elapsed, busy, warm_s = _run(an, baseline if serial else photos, tmp / name, serial,
+                                                      args.repeat)
             finally:
                 an.close()
             result["image_size"] = an.image_size
@@ -232,6 +240,8 @@ def main() -> None:
             result[f"faces_per_s_{name}_range"] = [round(min(rates), 2), round(max(rates), 2)]
             result[f"generator_busy_share_{name}"] = round(busy / sum(elapsed), 3)
             result[f"precision_{name}"] = str(an.dtype or torch.float32).replace("torch.", "")
+            if an.cfg.compile:
+                result["compile_s"] = round(warm_s, 1)
             result["kept_freed_memory"] = an.kept_freed_memory
         if onnx:
             result["onnx_vs_torch_max_abs_diff"] = onnx["max_abs_diff"]
