@@ -25,3 +25,20 @@ def test_photos_beyond_the_distinct_variants_are_links_to_them(tmp_path, monkeyp
     assert [p.stat().st_ino for p in repeated] == [distinct[n % 4].stat().st_ino for n in range(4, 10)]
     few = bench.sample_photos(tmp_path / "few", 3)  # under the distinct count: no copies
     assert len({p.read_bytes() for p in few}) == 3 and not any("_copy" in p.name for p in few)
+
+
+def test_steps_are_timed_per_face_re_synthesized(tmp_path, monkeypatch):
+    """Every faces/s figure counts faces re-synthesized, so the steps' ms per face (and the ceiling from them) do too:
+    a face found but covered, and a photo without a face, add time but no face."""
+    from types import SimpleNamespace
+
+    bench = _benchmark()
+    photos = [SimpleNamespace(faces=[1]), SimpleNamespace(faces=[1, 2]), SimpleNamespace(faces=[])]
+    monkeypatch.setattr(bench, "_extract_all", lambda an, paths, second: (photos, 3.0 if second == "mtcnn" else 1.5))
+    monkeypatch.setattr(bench, "_generate", lambda an, extracted: ([{0: "new"}, {1: "new"}, {}], ""))
+    monkeypatch.setattr(bench, "_compose", lambda an, photo, new, reason, run: ([], []))
+    an = SimpleNamespace(cfg=SimpleNamespace(second_detector="mtcnn"))
+    steps = bench._steps(an, [tmp_path / "a.jpg"] * 3, tmp_path)
+    assert steps["faces_steps"] == 2  # of three found
+    assert steps["ms_per_face_alone"]["extract"] == 1500.0
+    assert steps["ms_per_face_alone"]["extract_without_cross_check"] == 750.0
