@@ -84,7 +84,7 @@ def main() -> None:
         torch.manual_seed(0)
         # the plainest generator file (state dict and size): what every version of the loader reads
         weights = atomic_write_torch(tmp / "g.pt", {"generator": define_G().state_dict(), "image_size": 512})
-        photos = tmp / "photos"
+        photos = tmp / "photos"  # exactly these photos: the sample's folder may hold more variants than asked for
         photos.mkdir()
         for path in sample_photos(tmp / "made", args.photos):
             os.link(path, photos / path.name)
