@@ -253,8 +253,8 @@ class AnonymizeConfig:
                          "same mask)", choices=BLENDS)
     match_colour: bool = setting(False, "paste-back: shift the new face's colour (mean and spread in Lab) to the "
                                  "skin it replaces")
-    compile: bool = setting(False, "torch.compile the generator (compiled at the first batch, ~15 s on a CPU; "
-                            "no faster end to end on 2 CPU cores: benchmarks/results/anonymize_compile.json)")
+    compile: bool = setting(False, "torch.compile the generator (compiled at the first batch: up to a minute on 2 "
+                            "CPU cores, and no faster end to end there: benchmarks/results/anonymize_compile.json)")
     backend: str = setting("torch", "torch | onnx (onnxruntime on <weights>.onnx, written by `ganon export-onnx`; "
                            "fp32)", choices=BACKENDS)
     strict: bool = setting(False, "exit 3 (a stage: fail) when any face got the fallback or any file failed")
