@@ -8,19 +8,24 @@ import pytest
 
 pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc setting")
 
-# the kit's generator at 512 px, batch 2: activations of 32-128 MiB, above glibc's largest mmap threshold
+# the kit's generator at 512 px, batch 2: activations of 32-128 MiB, above glibc's largest mmap threshold; the
+# page faults of each of five passes after the first (the median: with the setting, the heap may still grow by an
+# activation or two in the second pass, from run to run differently, and then stays put)
 _FAULTS = """
-import resource, sys
+import resource, statistics, sys
 import torch
 from ganonlib.devices import keep_freed_memory
 from ganonlib.models.networks import define_G
 applied = keep_freed_memory() if sys.argv[1] == "keep" else False
 generator, x = define_G().eval(), torch.zeros(2, 3, 512, 512)
+faults = []
 with torch.inference_mode():
     generator(x)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    generator(x)
-print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    for _ in range(5):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        generator(x)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(applied, statistics.median(faults))
 """
 
 
@@ -36,9 +41,9 @@ def test_a_generator_pass_reuses_the_memory_of_the_previous_one():
     applied, faults = _fresh_python(_FAULTS, "keep")
     _, faults_by_default = _fresh_python(_FAULTS, "glibc")
     assert applied == "True"
-    # by default every large activation is mapped afresh and faulted in page by page (~150,000 pages a pass)
-    assert int(faults_by_default) > 50_000
-    assert int(faults) < int(faults_by_default) / 20
+    # by default every large activation is mapped afresh and faulted in page by page (~130,000 pages a pass)
+    assert float(faults_by_default) > 50_000
+    assert float(faults) < float(faults_by_default) / 20
 
 
 def test_a_users_own_malloc_setting_is_kept():
