@@ -34,10 +34,13 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import ganonlib  # noqa: F401  (first: it sets OpenMP's wait policy, read once when torch loads)
@@ -158,6 +161,23 @@ def _ceiling(an: Anonymizer, steps: dict, cores: int) -> dict:
     return result
 
 
+def untrained_generator(path: Path, size: int = 512) -> Path:
+    """A generator file of the plainest form (state dict and size, what every version of the loader reads) with
+    seed-0 weights: speed does not depend on the weights."""
+    torch.manual_seed(0)
+    return atomic_write_torch(path, {"generator": define_G().state_dict(), "image_size": size})
+
+
+def child_json(command: list[str], **run: Any) -> dict:
+    """Run ``command`` (a benchmark's own child process: a fresh interpreter, so its peaks, its settings and its code
+    are its own) and return the JSON object its last output line holds; its failure ends the benchmark with its
+    error output."""
+    done = subprocess.run(command, capture_output=True, text=True, **run)
+    if done.returncode:
+        sys.exit(f"{' '.join(command[:2])} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 _UNIQUE_PHOTOS = 240  # sample variants built; beyond that they are repeated (as links), as building takes a while
 
 
@@ -201,8 +221,7 @@ def main() -> None:
         tmp = Path(tmp)
         weights = args.weights
         if weights is None:
-            torch.manual_seed(0)
-            weights = atomic_write_torch(tmp / "g.pt", {"generator": define_G().state_dict(), "image_size": args.size})
+            weights = untrained_generator(tmp / "g.pt", args.size)
         if args.source is None:
             photos = sample_photos(tmp, args.photos)
         else:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import threading
@@ -55,15 +54,12 @@ def _quarters(samples: list[tuple[float, int, int, int]]) -> list[dict]:
 
 
 def _child(photos: int, device: str, interval: float, tmp: Path) -> dict:
-    from anonymize import sample_photos  # first: it imports ganonlib, which sets OpenMP's wait policy before torch
+    # first: it imports ganonlib, which sets OpenMP's wait policy before torch
+    from anonymize import sample_photos, untrained_generator
 
-    import torch
     from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
-    from ganonlib.io import atomic_write_torch
-    from ganonlib.models.networks import define_G
 
-    torch.manual_seed(0)
-    weights = atomic_write_torch(tmp / "g.pt", {"generator": define_G().state_dict(), "image_size": 512})
+    weights = untrained_generator(tmp / "g.pt")
     files = sample_photos(tmp, photos)
     an = Anonymizer(AnonymizeConfig(weights=str(weights), device=device, paste_back=True))
     samples: list[tuple[float, int, int, int]] = []
@@ -100,13 +96,11 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.photos, args.device, args.interval, Path(args.tmp))))
         return
+    from anonymize import child_json
+
     with tempfile.TemporaryDirectory() as tmp:  # a fresh process: its peaks are this run's alone
-        done = subprocess.run([sys.executable, __file__, "--child", "--photos", str(args.photos), "--tmp", tmp,
-                               "--device", args.device, "--interval", str(args.interval)],
-                              capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"the run failed:\n{done.stderr[-4000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+        result = child_json([sys.executable, __file__, "--child", "--photos", str(args.photos), "--tmp", tmp,
+                             "--device", args.device, "--interval", str(args.interval)])
     print(json.dumps({"benchmark": "anonymize_memory", "device": args.device, **result}))
 
 

@@ -44,14 +44,11 @@ def _child(photos: Path, weights: Path, out: Path, device: str) -> dict:
 
 
 def _run_side(code: Path, photos: Path, weights: Path, device: str, tmp: Path) -> dict:
+    from anonymize import child_json
+
     out = Path(tempfile.mkdtemp(dir=tmp))
-    env = {**os.environ, "PYTHONPATH": str(code)}
-    done = subprocess.run([sys.executable, __file__, "--child", "--photo-dir", str(photos), "--weights",
-                           str(weights), "--out", str(out), "--device", device],
-                          cwd=code, env=env, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"the run of {code} failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child_json([sys.executable, __file__, "--child", "--photo-dir", str(photos), "--weights", str(weights),
+                       "--out", str(out), "--device", device], cwd=code, env={**os.environ, "PYTHONPATH": str(code)})
 
 
 def main() -> None:
@@ -73,17 +70,11 @@ def main() -> None:
     sha = subprocess.run(["git", "rev-parse", "--verify", f"{args.commit}^{{commit}}"], cwd=_ROOT,
                          capture_output=True, text=True, check=True).stdout.strip()
     sys.path.insert(0, str(_ROOT / "benchmarks"))
-    from anonymize import sample_photos
-
-    import torch
-    from ganonlib.io import atomic_write_torch
-    from ganonlib.models.networks import define_G
+    from anonymize import sample_photos, untrained_generator
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        torch.manual_seed(0)
-        # the plainest generator file (state dict and size): what every version of the loader reads
-        weights = atomic_write_torch(tmp / "g.pt", {"generator": define_G().state_dict(), "image_size": 512})
+        weights = untrained_generator(tmp / "g.pt")  # a file every version of the loader reads
         photos = tmp / "photos"  # exactly these photos: the sample's folder may hold more variants than asked for
         photos.mkdir()
         for path in sample_photos(tmp / "made", args.photos):

@@ -25,9 +25,8 @@ import ganonlib  # noqa: F401  (first: it sets OpenMP's wait policy, read once w
 import numpy as np
 import torch
 
+from anonymize import untrained_generator
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer
-from ganonlib.io import atomic_write_torch
-from ganonlib.models.networks import define_G
 
 _GROUPS = {
     "convolutions": ("aten::_convolution", "aten::mkldnn_convolution", "aten::convolution", "aten::conv2d",
@@ -62,9 +61,7 @@ def main() -> None:
     from torch.profiler import ProfilerActivity, profile
 
     with tempfile.TemporaryDirectory() as tmp:
-        torch.manual_seed(0)
-        weights = atomic_write_torch(Path(tmp) / "g.pt", {"generator": define_G().state_dict(),
-                                                          "image_size": args.size})
+        weights = untrained_generator(Path(tmp) / "g.pt", args.size)
         an = Anonymizer(AnonymizeConfig(weights=str(weights), device="cpu", precision=args.precision,
                                         batch_size=args.batch))
     marks = np.random.default_rng(0).integers(0, 2, (args.batch, args.size, args.size), dtype=np.uint8) * 255
