@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install repro test plots bench lock clean
+.PHONY: install repro test verify plots bench lock clean
 
 install: $(STAMP) $(PLOTS_PAGE)
 
@@ -30,6 +30,10 @@ repro: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# after `make repro`: every headline metric against the committed one and its measured tolerance (exit 1 outside)
+verify: install
+	$(BIN)/ganon verify
 
 plots: install
 	$(BIN)/dvc plots show

@@ -162,6 +162,14 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ganonlib.verify import main as verify
+
+    return verify(root=Path(args.root))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ganon", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -234,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("output", nargs="?", default="data/sample")
     _add_config_options(sample, SampleConfig, skip=("out_dir",))
     sample.set_defaults(run=_sample)
+
+    verify = sub.add_parser("verify", help="after `make repro`: this run's headline metrics against the committed "
+                                           "ones and their measured tolerances, the paper tables beside the "
+                                           "published values (exit 1: a metric outside its tolerance)")
+    verify.add_argument("--root", default=".", help="the project checkout (default: the current folder)")
+    verify.set_defaults(run=_verify)
     return parser
 
 
