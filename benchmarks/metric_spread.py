@@ -12,15 +12,21 @@ Each run is the whole pipeline (`dvc repro`) in a copy of this working tree (its
   The data (the sample and its split) keep their seeds: a reader's data are the same bytes;
 - ``avx2``: ``seed0``'s settings from scratch with PyTorch's and oneDNN's CPU kernels capped at AVX2
   (``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2``), as on a CPU without AVX-512;
-- ``threads1``: ``seed0``'s settings from scratch on one thread (``OMP_NUM_THREADS=1``).
+- ``threads1``: ``seed0``'s settings from scratch on one thread (``OMP_NUM_THREADS=1``);
+- with ``--repeat``, ``seed0_again``: ``seed0`` once more from scratch, to show which outputs a second run on the same
+  machine leaves byte-identical (all of them on a CPU); it is not part of the spread.
+On a GPU machine, ``--tag cuda --repeat`` measures the same there (``gan.device: auto`` takes the GPU) into
+``*_cuda.*`` files, leaving the CPU tolerances that `make verify` reads alone.
 
 Written: ``benchmarks/results/metric_spread.json`` (every headline metric's value per run, mean, standard deviation,
 range; how long each run took; which outputs each run left identical to ``seed0`` and to the project's ``dvc.lock``)
-and ``benchmarks/results/metric_tolerances.json`` (one tolerance per metric, derived by the rule in ``derive``).
+``benchmarks/results/metric_tolerances.json`` (one tolerance per metric, derived by the rule in ``derive``) and
+``benchmarks/results/metric_spread.md`` (both as a table, linked from docs/reproducibility.md).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -40,6 +46,7 @@ from provenance import provenance  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "metric_spread.json"
 TOLERANCES = ROOT / "benchmarks" / "results" / "metric_tolerances.json"
+TABLE = ROOT / "benchmarks" / "results" / "metric_spread.md"
 SEEDED = ("gan", "eval_identity", "eval_emotion", "eval_attributes")  # params.yaml sections of the trained models
 KERNELS = {"avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
            "threads1": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}
@@ -98,13 +105,22 @@ def _outs(lock: Path) -> dict[str, str]:
     return {o["path"]: o.get("md5", "") for s in stages.values() for o in s.get("outs", [])}
 
 
+def _code(lock: Path) -> str:
+    """One digest of every code and notebook dependency the run's stages recorded: equal digests, same pipeline code
+    (the copies are taken at different times while this working tree may change in files no stage reads)."""
+    stages = yaml.safe_load(lock.read_text())["stages"]
+    deps = sorted({(d["path"], d.get("md5", "")) for s in stages.values() for d in s.get("deps", [])
+                   if d["path"].startswith(("ganonlib/", "notebooks/"))})
+    return hashlib.sha256(json.dumps(deps).encode()).hexdigest()[:16]
+
+
 def _same(a: dict[str, str], b: dict[str, str]) -> dict:
     shared = sorted(set(a) & set(b))
     return {"identical": sum(a[p] == b[p] for p in shared),
             "different": [p for p in shared if a[p] != b[p]]}
 
 
-def measure(seeds: int, work: Path) -> dict:
+def measure(seeds: int, work: Path, repeat: bool = False) -> dict:
     runs: dict[str, dict] = {}
     base = _copy_project(work / "seeds")
     log = work / "seeds.log"
@@ -113,13 +129,14 @@ def measure(seeds: int, work: Path) -> dict:
             _set_seeds(base, seed)
         seconds = _repro(base, {}, log)
         runs[f"seed{seed}"] = {"seed": seed, "env": {}, "seconds": round(seconds, 1), "metrics": _metrics(base),
-                               "outs": _outs(base / "dvc.lock")}
+                               "outs": _outs(base / "dvc.lock"), "code": _code(base / "dvc.lock")}
         print(f"seed{seed}: {seconds / 60:.1f} min", file=sys.stderr, flush=True)
-    for name, env in KERNELS.items():
+    again = {"seed0_again": {}} if repeat else {}
+    for name, env in {**KERNELS, **again}.items():
         project = _copy_project(work / name)
         seconds = _repro(project, env, work / f"{name}.log")
         runs[name] = {"seed": 0, "env": env, "seconds": round(seconds, 1), "metrics": _metrics(project),
-                      "outs": _outs(project / "dvc.lock")}
+                      "outs": _outs(project / "dvc.lock"), "code": _code(project / "dvc.lock")}
         print(f"{name}: {seconds / 60:.1f} min", file=sys.stderr, flush=True)
         shutil.rmtree(project, ignore_errors=True)
     return runs
@@ -161,7 +178,7 @@ def coverage_factor(n_runs: int, alpha: float, draws: int = 400_000, seed: int =
     return float(np.quantile(ratios, 1.0 - alpha))
 
 
-def derive(results: dict) -> dict:
+def derive(results: dict, source: Path = RESULTS) -> dict:
     """One tolerance per headline metric: k x its range over every run (seeds and emulated kernels), at least one
     unit of the rounding the headline files use (0 for counts). k makes the whole suite fail by chance alone in
     ``FAMILY_ALPHA`` of readers' runs, split evenly over the metrics that moved (Bonferroni), under a normal
@@ -183,10 +200,16 @@ def derive(results: dict) -> dict:
                 "tolerance": tolerance, "range": row["range"], "seeds_range": row["seeds_range"],
                 "kernels_max_from_seed0": row["kernels_max_from_seed0"],
                 "wide": tolerance > max(WIDE * abs(row["mean"]), 0.01), "null": False}
+    committed = _metrics(ROOT)
+    seed0 = {file: {key: row["values"].get("seed0") for key, row in keys.items()} for file, keys in table.items()}
     return {
         "provenance": provenance(),
-        "measured_in": {"file": RESULTS.relative_to(ROOT).as_posix(), **results["provenance"]},
+        "measured_in": {"file": source.relative_to(ROOT).as_posix(), **results["provenance"]},
         "reference_run": "seed0",
+        # the committed metrics/ are that run's, on this CPU: the tolerances are centred on them
+        "reference": {"run": "seed0", "cpu": results["provenance"]["cpu"],
+                      "cpu_features": results["provenance"]["cpu_features"], "threads": results["provenance"]["cores"],
+                      "equals_metrics_dir": seed0 == committed},
         "rule": (f"tolerance = max(k x range over the {n_runs} runs ({', '.join(results['runs'])}), "
                  f"{10.0 ** -DIGITS:g} for rates/distances, 0 for counts); k = {k}: with runs scattering normally, "
                  f"a new run falls outside it with probability {alpha:.2g} per metric, {FAMILY_ALPHA:g} over the "
@@ -197,31 +220,72 @@ def derive(results: dict) -> dict:
     }
 
 
+def markdown(results: dict, tolerances: dict) -> str:
+    """The results as a page: the runs and their time, then per metric the committed (seed0) value, the range over
+    the seeds, the largest move of an emulated-kernel run, the tolerance, and whether it is too wide to say much."""
+    p = results["provenance"]
+    lines = ["# Spread of the sample's headline metrics over seeds and CPU kernels", "",
+             f"Measured by `{p['command']}` at commit `{p['commit']}` on {p['cpu']} ({p['cores']} cores, "
+             f"{', '.join(p['cpu_features'])}), GPU: {p['gpu'] or 'none'}, {p['date']}; {results['minutes']} min "
+             f"in all. Regenerate this page from the JSON with `python benchmarks/metric_spread.py --derive`.", "",
+             "| run | seeds | environment | minutes |", "|---|---|---|---|"]
+    for name, run in results["runs"].items():
+        env = " ".join(f"{k}={v}" for k, v in run["env"].items()) or "default"
+        lines.append(f"| {name} | {run['seed']} | {env} | {run['seconds'] / 60:.1f} |")
+    lines += ["", f"Outputs identical to seed0's (of {len(results['runs'])} runs' dvc.lock): "
+              + "; ".join(f"{n}: {c['identical']} identical, {len(c['different'])} different"
+                          for n, c in results["outputs_vs_seed0"].items()),
+              f"seed0 (from scratch) against the project's dvc.lock: "
+              f"{results['seed0_outputs_vs_project_lock']['identical']} identical, "
+              f"{len(results['seed0_outputs_vs_project_lock']['different'])} different "
+              f"{results['seed0_outputs_vs_project_lock']['different'] or ''}", "",
+              f"Rule: {tolerances['rule']}.", "",
+              "| metric | committed (seed0) | range over seeds | largest kernel move | tolerance | |",
+              "|---|---|---|---|---|---|"]
+    for file, keys in results["metrics"].items():
+        for key, row in keys.items():
+            t = tolerances["metrics"][file][key]
+            cells = [f"{file}:{key}", f"{row['values'].get('seed0')}", f"{row.get('seeds_range')}",
+                     f"{row.get('kernels_max_from_seed0')}", f"{t['tolerance']:g}",
+                     "wide" if t["wide"] else ("null in every run" if t["null"] else "")]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5, help="runs with model seeds 0 .. N-1 (at least 2)")
     parser.add_argument("--work", type=Path, help="where the copies run (default: a temporary folder)")
     parser.add_argument("--derive", action="store_true", help="re-derive the tolerances from the results file only")
+    parser.add_argument("--repeat", action="store_true",
+                        help="also run seed0 a second time from scratch (run-to-run identity; not in the spread)")
+    parser.add_argument("--tag", default="", help="write metric_spread_<tag>.* and metric_tolerances_<tag>.json "
+                                                   "instead (a GPU machine: --tag cuda; verify reads the untagged)")
     args = parser.parse_args()
+    suffix = f"_{args.tag}" if args.tag else ""
+    results_path, tolerances_path, table_path = (p.with_stem(p.stem + suffix) for p in (RESULTS, TOLERANCES, TABLE))
     if not args.derive:
-        start = time.perf_counter()
+        start, started = time.perf_counter(), provenance()  # the commit the copies are taken from
         work = args.work or Path(tempfile.mkdtemp(prefix="metric_spread_"))
         work.mkdir(parents=True, exist_ok=True)
-        runs = measure(max(args.seeds, 2), work)
+        runs = measure(max(args.seeds, 2), work, args.repeat)
         project = _outs(ROOT / "dvc.lock")
         results = {
-            "provenance": provenance(),
+            "provenance": started,
             "minutes": round((time.perf_counter() - start) / 60, 1),
-            "runs": {n: {k: v for k, v in r.items() if k not in ("metrics", "outs")} for n, r in runs.items()},
+            "runs": {n: {k: v for k, v in r.items() if k not in ("metrics", "outs")} for n, r in runs.items()
+                     if n != "seed0_again"},
+            "same_pipeline_code": len({r["code"] for r in runs.values()}) == 1,
             "outputs_vs_seed0": {n: _same(runs["seed0"]["outs"], r["outs"]) for n, r in runs.items() if n != "seed0"},
             "seed0_outputs_vs_project_lock": _same(runs["seed0"]["outs"], project),
-            "metrics": summarise(runs),
+            "metrics": summarise({n: r for n, r in runs.items() if n != "seed0_again"}),
         }
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        results_path.write_text(json.dumps(results, indent=1) + "\n")
         shutil.rmtree(work / "seeds", ignore_errors=True)
-    results = json.loads(RESULTS.read_text())
-    tolerances = derive(results)
-    TOLERANCES.write_text(json.dumps(tolerances, indent=1) + "\n")
+    results = json.loads(results_path.read_text())
+    tolerances = derive(results, results_path)
+    tolerances_path.write_text(json.dumps(tolerances, indent=1) + "\n")
+    table_path.write_text(markdown(results, tolerances))
     wide = [f"{f}:{k}" for f, keys in tolerances["metrics"].items() for k, t in keys.items() if t["wide"]]
     print(json.dumps({"minutes": results.get("minutes"), "k": tolerances["k"], "runs": tolerances["runs"],
                       "seed0_vs_project_lock": results["seed0_outputs_vs_project_lock"], "wide": wide}))

@@ -25,7 +25,9 @@ def tolerances() -> dict:
 
 
 def test_every_committed_headline_metric_has_a_measured_tolerance(tolerances):
-    for file, row in workspace_metrics(ROOT).items():
+    committed = committed_metrics(ROOT) if _is_git_checkout() else workspace_metrics(ROOT)
+    assert committed, "no committed headline metrics under metrics/"
+    for file, row in committed.items():
         for key in row:
             assert key in tolerances["metrics"].get(file, {}), f"metrics/{file}: {key} has no measured tolerance"
 
@@ -35,6 +37,7 @@ def test_the_tolerances_cite_the_committed_spread_measurement(tolerances):
     assert tolerances["measured_in"]["file"] == SPREAD.relative_to(ROOT).as_posix()
     assert tolerances["measured_in"]["commit"] == spread["provenance"]["commit"]
     assert tolerances["runs"] == list(spread["runs"]) and len(spread["runs"]) >= 7  # 5 seeds + 2 kernel settings
+    assert tolerances["reference"]["equals_metrics_dir"], "the committed metrics/ are not the measured seed0 run"
     for file, keys in tolerances["metrics"].items():
         for key, entry in keys.items():
             row = spread["metrics"][file][key]
@@ -116,3 +119,29 @@ def test_paper_rows_put_table1_beside_the_published_values(tmp_path):
     [row] = paper_rows(tmp_path)
     assert (row["table"], row["kit"], row["paper"]) == ("1", 0.5, 0.7145)
     assert row["delta"] == pytest.approx(0.5 - 0.7145)
+
+
+def test_paper_rows_cover_tables_2_4_5_and_6_on_the_papers_datasets(tmp_path):
+    from ganonlib.report.paper_attributes import PAPER_TABLE5
+    from ganonlib.report.paper_emotion import PAPER_TABLE2, PAPER_TABLE4
+
+    reports = tmp_path / "reports" / "metrics"
+    reports.mkdir(parents=True)
+    files = {"emotion_inference_affectnet.json": {"dataset": "affectnet", "methods": {
+                 "ours": {"mean_distance": {"neutral": 0.1, "anger": 0.2, "unknown": 0.9}},
+                 "blur9": {"mean_distance": {"neutral": 0.0}}}},  # no published blur row: left out
+             "emotion_training_affectnet.json": {"dataset": "affectnet", "methods": {
+                 "ours": {"val": {"n": 5, "report": {"macro avg": {"f1-score": 0.5}}}}}},
+             "attributes_celeba.json": {"dataset": "celeba", "training": {"ours": {"val": {"macro avg": 0.3}}},
+                                        "methods": {"ours": {"removal_rate": {"Bald": 0.5, "Gray_Hair": None}}}}}
+    for name, content in files.items():
+        (reports / name).write_text(json.dumps(content))
+    rows = {(r["table"], r["cell"]): r for r in paper_rows(tmp_path)}
+    assert set(rows) == {("2", "ours mean |p_orig - p_anon|"), ("4", "ours macro F1 (val)"),
+                         ("5", "ours macro F1 (val)"), ("6", "ours mean removal rate")}
+    paper2 = (PAPER_TABLE2["affectnet"]["neutral"]["ours"] + PAPER_TABLE2["affectnet"]["anger"]["ours"]) / 2
+    assert rows["2", "ours mean |p_orig - p_anon|"]["paper"] == pytest.approx(paper2)
+    assert rows["2", "ours mean |p_orig - p_anon|"]["kit"] == pytest.approx(0.15)
+    assert rows["4", "ours macro F1 (val)"]["paper"] == PAPER_TABLE4["affectnet"]["macro avg"]["ours"]["f1"]
+    assert rows["5", "ours macro F1 (val)"]["paper"] == PAPER_TABLE5["macro avg"]["ours"]["f1"]
+    assert (rows["6", "ours mean removal rate"]["kit"], rows["6", "ours mean removal rate"]["paper"]) == (0.5, 1.0)
