@@ -95,12 +95,17 @@ def _anonymize(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from ganonlib.train.gan import TrainingDiverged
     from ganonlib.train.launch import train
 
     cfg = GanTrainConfig(data_dir=args.input, out_dir=args.output,
                          **{f.name: getattr(args, f.name) for f in fields(GanTrainConfig)
                             if f.name not in ("dataset", "data_dir", "out_dir")})
-    summary = train(cfg)
+    try:
+        summary = train(cfg)
+    except TrainingDiverged as err:
+        print(f"ganon: {err}", file=sys.stderr)
+        return 1
     print(json.dumps(summary, indent=2))
     print(f"{summary['epochs_run']} epochs on {summary['train_pairs']} pairs ({summary['processes']} process(es), "
           f"{summary['device']}); generator in {args.output}/generator.pt, losses in {args.output}/losses.csv")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from contextlib import contextmanager
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -55,6 +56,8 @@ def _validate(cfg: Any) -> None:
         # bool is an int to Python, not to a config: `epochs: true` is a typo, not 1 epoch
         if allowed and (not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed)):
             raise ConfigError(f.name, f"expected {f.type}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):  # inf passes every "at least" check
+            raise ConfigError(f.name, f"must be a finite number, got {value!r}")
         choices, check = f.metadata.get("choices"), f.metadata.get("check")
         problem = (_one_of(choices)(value) if choices else "") or (check(value) if check else "")
         if problem:
@@ -204,7 +207,7 @@ class GanTrainConfig:
     dataset: str = setting("celeba", "processed dataset trained on (data/processed/<dataset>; paper: celeba)")
     epochs: int = setting(25, "training epochs", check=_at_least(1))
     batch_size: int = setting(32, "pairs per step and GPU", check=_at_least(1))
-    lr: float = setting(2.0e-4, "Adam learning rate", check=_POSITIVE)
+    lr: float = setting(2.0e-4, "Adam learning rate, in (0, 1]", check=_FRACTION)
     beta1: float = setting(0.5, "Adam beta1", check=_between(0.0, 1.0))
     beta2: float = setting(0.999, "Adam beta2", check=_between(0.0, 1.0))
     lambda_l1: float = setting(100.0, "weight of the L1 loss", check=_at_least(0.0))

@@ -67,3 +67,34 @@ def test_train_command_writes_a_generator_and_refuses_a_missing_folder(pairs, tm
 def test_sample_command_takes_its_options_from_the_sample_config(tmp_path, capsys):
     assert main(["sample", str(tmp_path / "s"), "--variants-per-photo", "2", "--seed", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["images"] == 6
+
+
+def test_sample_keeps_files_it_did_not_write_and_drops_only_its_own_old_variants(tmp_path, capsys):
+    out = tmp_path / "s"
+    (out / "images").mkdir(parents=True)
+    (out / "images" / "my_holiday.png").write_bytes(b"a user's photo")
+    assert main(["sample", str(out), "--variants-per-photo", "3"]) == 0
+    assert main(["sample", str(out), "--variants-per-photo", "2"]) == 0  # fewer variants: the third ones go
+    capsys.readouterr()
+    names = sorted(p.name for p in (out / "images").iterdir())
+    assert "my_holiday.png" in names and (out / "images" / "my_holiday.png").read_bytes() == b"a user's photo"
+    assert len(names) == 1 + 3 * 2 and not any(n.endswith("_002.png") for n in names)
+
+
+def test_train_refuses_an_unbounded_lr_and_stops_on_a_non_finite_loss_keeping_the_generator(pairs, tmp_path,
+                                                                                             capsys):
+    out = tmp_path / "gan"
+    steps = ["--epochs", "1", "--batch-size", "2", "--max-steps-per-epoch", "1", "--samples", "1", "--device", "cpu",
+             "--no-resume"]
+    assert main(["train", str(pairs), str(out), *steps]) == 0
+    good = (out / "generator.pt").read_bytes()
+    capsys.readouterr()
+    for bad in (["--lr", "inf"], ["--lr", "1e30"], ["--lr", "nan"], ["--lambda-l1", "inf"]):
+        assert main(["train", str(pairs), str(out), *steps, *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"ganon: {bad[0]}:"), err
+    # a weight that overflows float32: the first loss is infinite
+    assert main(["train", str(pairs), str(out), *steps, "--lambda-l1", "1e39"]) == 1
+    err = capsys.readouterr().err
+    assert "training diverged: g_total inf" in err and "Traceback" not in err
+    assert (out / "generator.pt").read_bytes() == good

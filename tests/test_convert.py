@@ -71,3 +71,39 @@ def test_not_a_generator_checkpoint_is_one_message(tmp_path):
     (tmp_path / "text.ckpt").write_text("not a checkpoint")
     with pytest.raises(ValueError, match="not a readable torch checkpoint"):
         convert_lightning_checkpoint(tmp_path / "text.ckpt", tmp_path / "o.pt")
+
+
+@pytest.mark.parametrize("size", ["7", "-1", "0", "384", "99999"])
+def test_an_image_size_the_generator_cannot_run_is_refused_before_anything_is_written(lightning_checkpoint, tmp_path,
+                                                                                      capsys, size):
+    from ganonlib.cli import main
+
+    out = tmp_path / "generator.pt"
+    out.write_bytes(b"the generator in use")
+    assert main(["convert-checkpoint", str(lightning_checkpoint), str(out), "--image-size", size]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "image_size must be a multiple of 256" in err and size in err
+    assert out.read_bytes() == b"the generator in use" and not (tmp_path / "generator.pt.sha256").exists()
+
+
+@pytest.mark.parametrize("recorded", [-5, 0, 10**6, "large"])
+def test_a_checkpoint_recording_an_impossible_img_size_is_refused(tmp_path, recorded):
+    from ganonlib.models.networks import define_G
+    from ganonlib.weights import WeightsError
+
+    ckpt = tmp_path / "odd.ckpt"
+    torch.save({"state_dict": {f"generator.{k}": v for k, v in define_G().state_dict().items()},
+                "hyper_parameters": {"img_size": recorded}}, ckpt)
+    with pytest.raises(WeightsError, match="image_size must be a multiple of 256"):
+        convert_lightning_checkpoint(ckpt, tmp_path / "gen.pt")
+    assert not (tmp_path / "gen.pt").exists()
+
+
+def test_a_generator_file_recording_an_impossible_size_is_refused_when_loaded(tmp_path):
+    from ganonlib.models.generator_file import load_generator
+    from ganonlib.models.networks import define_G
+    from ganonlib.weights import WeightsError
+
+    torch.save({"generator": define_G().state_dict(), "image_size": 7}, tmp_path / "g.pt")
+    with pytest.raises(WeightsError, match="got 7"):
+        load_generator(tmp_path / "g.pt", torch.device("cpu"))

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ganonlib.models.generator_file import save_generator
+from ganonlib.models.generator_file import check_image_size, save_generator
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.weights import WeightsError, verify_sha256
 
@@ -125,6 +125,8 @@ def convert_lightning_checkpoint(src: str | Path, dst: str | Path, image_size: i
     and the landmark style come from the arguments, else from the checkpoint's hyper-parameters (the original's
     ``img_size``), else 512 and ``cross``. Returns the new file's sha256."""
     src, dst = Path(src), Path(dst)
+    if image_size is not None:  # refused before the checkpoint is even read
+        check_image_size(image_size, "--image-size")
     verify_sha256(src, sha256)
     state = read_lightning_checkpoint(src)
     weights = state.get("state_dict", state) if isinstance(state, dict) else {}
@@ -133,7 +135,9 @@ def convert_lightning_checkpoint(src: str | Path, dst: str | Path, image_size: i
     if not generator:
         raise WeightsError(f"{src} holds no 'generator.*' tensors: not a GANonymization Lightning checkpoint")
     hparams = _hyper_parameters(state)
-    size = image_size or int(hparams.get("img_size", hparams.get("image_size", 512)))
+    recorded = hparams.get("img_size", hparams.get("image_size", 512))
+    recorded = int(recorded) if isinstance(recorded, str) and recorded.strip().isdigit() else recorded
+    size = image_size if image_size is not None else check_image_size(recorded, f"{src} (its img_size)")
     style = landmarks_style or str(hparams.get("landmarks_style", "cross"))
     net = GeneratorUNet()
     try:

@@ -6,6 +6,7 @@ stages to train on for a few minutes on a CPU; the landmarks are extracted from 
 """
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -71,6 +72,17 @@ def _splits(n: int, cfg: SampleConfig, rng: np.random.Generator) -> list[str]:
     return labels[rng.permutation(n)].tolist()
 
 
+def _listed(out: Path) -> list[str]:
+    """The image files the index of an earlier build names (none when there is no readable index)."""
+    try:
+        with (out / "index.csv").open(newline="") as handle:
+            return [row["file"] for row in csv.DictReader(handle)
+                    if row.get("file", "").startswith("images/") and "/" not in row["file"][7:]
+                    and row["file"].endswith(".png")]
+    except (OSError, KeyError, csv.Error, UnicodeDecodeError):
+        return []
+
+
 def build_sample(cfg: SampleConfig) -> dict:
     """Write ``images/<photo>_<k>.png``, ``index.csv`` (file, split, photo, variant, parameters) and
     ``PROVENANCE.md`` to ``cfg.out_dir``. Variant 0 is the unaugmented photo. Same seed, same bytes."""
@@ -85,10 +97,10 @@ def build_sample(cfg: SampleConfig) -> dict:
             name = f"images/{photo}_{k:03d}.png"
             atomic_write_image(out / name, variant)
             rows.append({"file": name, "split": splits[k], "photo": photo, "variant": k, "augment": json.dumps(params)})
-    wanted = {out / r["file"] for r in rows}
-    for stale in (out / "images").glob("*.png"):
-        if stale not in wanted:
-            stale.unlink()
+    # variants an earlier build listed and this one does not (fewer variants per photo) go; a file no build listed,
+    # a user's, stays
+    for stale in set(_listed(out)) - {r["file"] for r in rows}:
+        (out / stale).unlink(missing_ok=True)
     atomic_write_csv(out / "index.csv", rows, list(rows[0]))
     atomic_write_text(out / "PROVENANCE.md", _provenance(cfg, rows))
     return {"images": len(rows), "photos": len(PHOTOS),

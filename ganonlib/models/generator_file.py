@@ -15,7 +15,8 @@ from ganonlib.io import atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.weights import WeightsError, require_weights, verify_sha256
 
-__all__ = ["FEW_PAIRS", "GeneratorSettings", "load_checkpoint", "load_generator", "save_generator"]
+__all__ = ["FEW_PAIRS", "GeneratorSettings", "check_image_size", "load_checkpoint", "load_generator",
+           "save_generator"]
 
 
 
@@ -45,13 +46,24 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
+def check_image_size(size: object, source: str | Path) -> int:
+    """The side a generator file may record: the U-Net halves its input 8 times and concatenates each half with the
+    way back, so only a multiple of 256 runs (up to the 4096 px preprocessing allows); anything else is refused
+    before a file is written or used."""
+    if isinstance(size, bool) or not isinstance(size, int) or not 256 <= size <= 4096 or size % 256:
+        raise WeightsError(f"{source}: image_size must be a multiple of 256 from 256 to 4096 (the generator halves it "
+                           f"8 times), got {size!r}")
+    return size
+
+
 def save_generator(weights: dict[str, torch.Tensor], image_size: int, path: str | Path,
                    landmarks_style: str = "cross", trained_on: dict | None = None) -> str:
     """Write the generator file and its sidecar atomically; return the file's sha256."""
     if landmarks_style not in LANDMARK_STYLES:
         raise ValueError(f"landmarks_style: choose one of {', '.join(LANDMARK_STYLES)} (got {landmarks_style!r})")
     path = Path(path)
-    record = {"generator": weights, "image_size": int(image_size), "landmarks_style": landmarks_style}
+    record = {"generator": weights, "image_size": check_image_size(image_size, path),
+              "landmarks_style": landmarks_style}
     if trained_on is not None:
         record["trained_on"] = dict(trained_on)
     atomic_write_torch(path, record)
@@ -94,6 +106,7 @@ def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorUNe
         raise WeightsError(f"{path}: its weights do not fit the kit's generator ({_first_line(err)})") from None
     if not all(torch.isfinite(t).all() for t in generator.state_dict().values() if t.is_floating_point()):
         raise WeightsError(f"{path} holds NaN or infinite weights: the training diverged; use an earlier checkpoint")
+    check_image_size(state["image_size"], path)
     style = state.get("landmarks_style", "cross")
     if style not in LANDMARK_STYLES:
         raise WeightsError(f"{path}: unknown landmarks_style {style!r} (expected one of {', '.join(LANDMARK_STYLES)})")

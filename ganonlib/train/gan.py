@@ -10,6 +10,7 @@ is seeded by the epoch).
 from __future__ import annotations
 
 import csv
+import math
 import os
 import random
 import time
@@ -34,11 +35,15 @@ from ganonlib.models.networks import define_D, define_G
 from ganonlib.models.pix2pix import Pix2Pix, make_optimizers
 from ganonlib.train.live import TrainingLog
 
-__all__ = ["GanTrainConfig", "build_models", "load_checkpoint", "train_gan", "training_step"]
+__all__ = ["GanTrainConfig", "TrainingDiverged", "build_models", "load_checkpoint", "train_gan", "training_step"]
 
 CHECKPOINT = "checkpoint.pt"
 LOSS_NAMES = ("g_total", "g_gan", "g_l1", "d_total")  # the order of StepLosses.stacked()
 GENERATOR = "generator.pt"
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite: the run stops before writing weights trained on it."""
 
 
 def _seed_all(seed: int) -> None:
@@ -234,10 +239,18 @@ class _Run:
                 "d_total": mean[3], "images_per_s": images * self.world / elapsed}
 
     def _log_steps(self, pending: list[torch.Tensor]) -> None:
-        if self.log is not None and pending:
-            for row in torch.stack(pending).tolist():
-                self.log.step(dict(zip(LOSS_NAMES, row)))
+        if not pending:
+            return
+        rows = torch.stack(pending).tolist()  # read at a sync point anyway: checking them costs nothing more
         pending.clear()
+        for row in rows:
+            bad = [f"{name} {value}" for name, value in zip(LOSS_NAMES, row) if not math.isfinite(value)]
+            if bad:
+                raise TrainingDiverged(
+                    f"training diverged: {', '.join(bad)} (lr {self.cfg.lr}, paper 2.0e-4); stopped before any "
+                    f"checkpoint or generator of this epoch was written, so {self.out / GENERATOR} is unchanged")
+            if self.log is not None:
+                self.log.step(dict(zip(LOSS_NAMES, row)))
 
     def out_of_time(self, deadline: float) -> bool:
         """Whether the time budget is spent; under DDP whether it is on any rank, so that all stop after the same
