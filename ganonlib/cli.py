@@ -276,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     except OutputWriteError as err:
         print(f"ganon: {err}", file=sys.stderr)
         return 1
+    except OSError as err:  # a read-only or full disk, a folder where a file goes: one line, not a traceback
+        print(f"ganon: {err.filename or ''}: {err.strerror or err}".replace(": : ", ": "), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

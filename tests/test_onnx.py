@@ -49,3 +49,25 @@ def test_a_stale_or_missing_onnx_file_is_refused_with_the_command_that_fixes_it(
     assert main(["export-onnx", "--weights", str(other)]) == 0
     assert "max abs difference" in capsys.readouterr().out
     Anonymizer(AnonymizeConfig(weights=str(other), device="cpu", backend="onnx"))  # fresh again
+
+
+@pytest.mark.parametrize("opset", ["0", "-1", "7", "11", "99"])
+def test_an_opset_the_generator_cannot_be_exported_at_is_one_line(exported, tmp_path, capsys, opset):
+    weights, _ = exported
+    assert main(["export-onnx", "--weights", str(weights), "--output", str(tmp_path / "g.onnx"),
+                 "--opset", opset]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "opset must lie in [12, " in err and not (tmp_path / "g.onnx").exists()
+
+
+def test_an_output_that_is_a_folder_or_unwritable_is_one_line(exported, lightning_checkpoint, tmp_path, capsys):
+    weights, _ = exported
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    for argv, code in ((["export-onnx", "--weights", str(weights), "--output", str(tmp_path / "folder")], 2),
+                       (["convert-checkpoint", str(lightning_checkpoint), str(tmp_path / "folder")], 2),
+                       (["export-onnx", "--weights", str(weights), "--output", str(tmp_path / "a_file" / "g.onnx")],
+                        1)):
+        assert main(argv) == code, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("ganon: ") and "Traceback" not in err, err

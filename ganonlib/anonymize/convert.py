@@ -125,6 +125,8 @@ def convert_lightning_checkpoint(src: str | Path, dst: str | Path, image_size: i
     and the landmark style come from the arguments, else from the checkpoint's hyper-parameters (the original's
     ``img_size``), else 512 and ``cross``. Returns the new file's sha256."""
     src, dst = Path(src), Path(dst)
+    if dst.is_dir():
+        raise WeightsError(f"{dst} is a folder: name the generator file to write (e.g. {dst / 'generator.pt'})")
     if image_size is not None:  # refused before the checkpoint is even read
         check_image_size(image_size, "--image-size")
     verify_sha256(src, sha256)

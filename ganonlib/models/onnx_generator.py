@@ -16,11 +16,22 @@ import torch
 from ganonlib.io import atomic_write_bytes, file_sha256
 from ganonlib.models.generator_file import load_generator
 
-__all__ = ["OPSET", "OnnxGenerator", "OnnxMismatchError", "export_onnx", "onnx_path"]
+__all__ = ["MIN_OPSET", "OPSET", "OnnxGenerator", "OnnxMismatchError", "export_onnx", "max_opset", "onnx_path"]
 
 # the TorchScript exporter's opsets reach 20 and onnxruntime 1.32 runs up to 23; 17 holds every operator the U-Net
 # uses and is the newest that older runtimes on GPU servers still load
 OPSET = 17
+MIN_OPSET = 12  # the sub-pixel final layer exports as einsum, which opset 12 brought (measured: 7-11 fail)
+
+
+def max_opset() -> int:
+    """The newest opset this torch's exporter writes (23 for torch 2.14: 24 fails)."""
+    try:
+        from torch.onnx._constants import ONNX_MAX_OPSET
+
+        return int(ONNX_MAX_OPSET)
+    except (ImportError, AttributeError):  # a private constant: fall back to what every supported torch writes
+        return 20
 _INPUT, _OUTPUT = "landmarks", "face"
 
 
@@ -51,8 +62,13 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, opset: int =
     onnxruntime on ``check_batch`` random landmark images and report the largest difference to torch (fp32)."""
     import onnx
 
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= max_opset():
+        raise ValueError(f"opset must lie in [{MIN_OPSET}, {max_opset()}] (the generator needs opset {MIN_OPSET}, this "
+                         f"torch exports up to {max_opset()}), got {opset!r}")
     weights = Path(weights)
     out = Path(out) if out else onnx_path(weights)
+    if out.is_dir():
+        raise ValueError(f"{out} is a folder: name the .onnx file to write")
     generator, trained = load_generator(weights, torch.device("cpu"))
     size = trained.image_size
     example = torch.zeros(1, 3, size, size)
