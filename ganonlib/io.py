@@ -158,7 +158,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write through a temp file in the same folder and rename it over ``path``: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # the temp name carries at most 100 bytes of the final one: a name near the file system's 255-byte limit
+    # plus mkstemp's 14 would not fit, and the write of a valid name would fail
+    stem = os.fsdecode(os.fsencode(path.name)[:100])
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{stem}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the mode any new file of the user's gets
         with os.fdopen(fd, "wb") as handle:

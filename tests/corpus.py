@@ -70,6 +70,7 @@ HOSTILE = {
     "pipe.jpg": ("skipped", "not_a_file", 0),
     "linked_folder": ("skipped", "symlink_to_folder", 0),
     "n" * 246 + ".jpg": ("error", "name_too_long", 0),
+    "m" * 241 + ".jpg": ("ok", "faces", 1),  # its outputs' names fit in 255 bytes, their temporary names must too
 }
 
 
@@ -82,7 +83,7 @@ def build_hostile(folder: Path) -> Path:
     photo.save(folder / "photo.jfif", format="JPEG")
     photo.save(folder / "no_extension", format="PNG")
     photo.save(folder / "photo.avif", format="AVIF")
-    for name in ("x.jpg", "y.jpg", "y_f0.jpg", "n" * 246 + ".jpg"):
+    for name in ("x.jpg", "y.jpg", "y_f0.jpg", "n" * 246 + ".jpg", "m" * 241 + ".jpg"):
         photo.save(folder / name, format="JPEG")
     photo.save(folder / "x.png")
     photo.save(os.fsdecode(os.fsencode(str(folder)) + b"/caf\xe9.jpg"), format="JPEG")

@@ -133,3 +133,13 @@ def test_png_rows_use_one_filter_at_zlib_level_one(tmp_path):
     assert idat[1] >> 6 == 0  # the zlib header's level field: the fastest compression
     raw = zlib.decompress(idat)
     assert [raw[row * (1 + 23 * 3)] for row in range(19)] == [1] * 19
+
+
+@pytest.mark.parametrize("length", [200, 241, 255])
+def test_an_atomic_write_takes_any_name_the_file_system_takes(tmp_path, length):
+    from ganonlib.io import atomic_write_bytes
+
+    target = tmp_path / ("\u00e9" * (length // 2) + "x" * (length % 2))  # two bytes a character: a cut mid-character
+    assert len(target.name.encode()) == length
+    atomic_write_bytes(target, b"data")
+    assert target.read_bytes() == b"data" and [p.name for p in tmp_path.iterdir()] == [target.name]
