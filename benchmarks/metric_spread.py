@@ -1,7 +1,7 @@
 """How far the sample's headline metrics move between runs: over model seeds, and over CPU kernels and thread
 counts emulated on this machine. The tolerances of `make verify` and of `make test` come from this measurement.
 
-    python benchmarks/metric_spread.py [--seeds 5]     # about 75 minutes on 2 cores; writes both files below
+    python benchmarks/metric_spread.py [--seeds 5]     # 47 minutes on 2 cores; writes the files below
     python benchmarks/metric_spread.py --derive        # only re-derive the tolerances from the committed results
 
 Each run is the whole pipeline (`dvc repro`) in a copy of this working tree (its own git and DVC cache, its own
@@ -42,6 +42,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from provenance import provenance  # noqa: E402
+
+from ganonlib.verify import workspace_metrics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "metric_spread.json"
@@ -94,24 +96,15 @@ def _repro(project: Path, extra_env: dict[str, str], log: Path) -> float:
     return seconds
 
 
-def _metrics(project: Path) -> dict[str, dict]:
-    folder = project / "metrics"
-    return {p.relative_to(folder).as_posix(): json.loads(p.read_text()) for p in sorted(folder.rglob("*.json"))}
-
-
-def _outs(lock: Path) -> dict[str, str]:
-    """Every output path of a dvc.lock with its md5."""
-    stages = yaml.safe_load(lock.read_text())["stages"]
-    return {o["path"]: o.get("md5", "") for s in stages.values() for o in s.get("outs", [])}
-
-
-def _code(lock: Path) -> str:
-    """One digest of every code and notebook dependency the run's stages recorded: equal digests, same pipeline code
-    (the copies are taken at different times while this working tree may change in files no stage reads)."""
+def _lock_record(lock: Path) -> dict:
+    """What a run's dvc.lock says: every output path with its md5 (``outs``), and one digest of every code and
+    notebook dependency (``code``: equal digests, same pipeline code, although the copies are taken at different
+    times while this working tree may change in files no stage reads)."""
     stages = yaml.safe_load(lock.read_text())["stages"]
     deps = sorted({(d["path"], d.get("md5", "")) for s in stages.values() for d in s.get("deps", [])
                    if d["path"].startswith(("ganonlib/", "notebooks/"))})
-    return hashlib.sha256(json.dumps(deps).encode()).hexdigest()[:16]
+    return {"outs": {o["path"]: o.get("md5", "") for s in stages.values() for o in s.get("outs", [])},
+            "code": hashlib.sha256(json.dumps(deps).encode()).hexdigest()[:16]}
 
 
 def _same(a: dict[str, str], b: dict[str, str]) -> dict:
@@ -128,15 +121,15 @@ def measure(seeds: int, work: Path, repeat: bool = False) -> dict:
         if seed:
             _set_seeds(base, seed)
         seconds = _repro(base, {}, log)
-        runs[f"seed{seed}"] = {"seed": seed, "env": {}, "seconds": round(seconds, 1), "metrics": _metrics(base),
-                               "outs": _outs(base / "dvc.lock"), "code": _code(base / "dvc.lock")}
+        runs[f"seed{seed}"] = {"seed": seed, "env": {}, "seconds": round(seconds, 1),
+                               "metrics": workspace_metrics(base), **_lock_record(base / "dvc.lock")}
         print(f"seed{seed}: {seconds / 60:.1f} min", file=sys.stderr, flush=True)
     again = {"seed0_again": {}} if repeat else {}
     for name, env in {**KERNELS, **again}.items():
         project = _copy_project(work / name)
         seconds = _repro(project, env, work / f"{name}.log")
-        runs[name] = {"seed": 0, "env": env, "seconds": round(seconds, 1), "metrics": _metrics(project),
-                      "outs": _outs(project / "dvc.lock"), "code": _code(project / "dvc.lock")}
+        runs[name] = {"seed": 0, "env": env, "seconds": round(seconds, 1), "metrics": workspace_metrics(project),
+                      **_lock_record(project / "dvc.lock")}
         print(f"{name}: {seconds / 60:.1f} min", file=sys.stderr, flush=True)
         shutil.rmtree(project, ignore_errors=True)
     return runs
@@ -200,12 +193,11 @@ def derive(results: dict, source: Path = RESULTS) -> dict:
                 "tolerance": tolerance, "range": row["range"], "seeds_range": row["seeds_range"],
                 "kernels_max_from_seed0": row["kernels_max_from_seed0"],
                 "wide": tolerance > max(WIDE * abs(row["mean"]), 0.01), "null": False}
-    committed = _metrics(ROOT)
+    committed = workspace_metrics(ROOT)
     seed0 = {file: {key: row["values"].get("seed0") for key, row in keys.items()} for file, keys in table.items()}
     return {
         "provenance": provenance(),
         "measured_in": {"file": source.relative_to(ROOT).as_posix(), **results["provenance"]},
-        "reference_run": "seed0",
         # the committed metrics/ are that run's, on this CPU: the tolerances are centred on them
         "reference": {"run": "seed0", "cpu": results["provenance"]["cpu"],
                       "cpu_features": results["provenance"]["cpu_features"], "threads": results["provenance"]["cores"],
@@ -269,7 +261,7 @@ def main() -> None:
         work = args.work or Path(tempfile.mkdtemp(prefix="metric_spread_"))
         work.mkdir(parents=True, exist_ok=True)
         runs = measure(max(args.seeds, 2), work, args.repeat)
-        project = _outs(ROOT / "dvc.lock")
+        project = _lock_record(ROOT / "dvc.lock")["outs"]
         results = {
             "provenance": started,
             "minutes": round((time.perf_counter() - start) / 60, 1),

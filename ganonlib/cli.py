@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ganon: {err}", file=sys.stderr)
         return 1
     except OSError as err:  # a read-only or full disk, a folder where a file goes: one line, not a traceback
-        print(f"ganon: {err.filename or ''}: {err.strerror or err}".replace(": : ", ": "), file=sys.stderr)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"ganon: {where}{err.strerror or err}", file=sys.stderr)
         return 1
 
 

@@ -123,6 +123,7 @@ def paper_rows(root: Path = Path(".")) -> list[dict]:
     """Regenerated beside published, wherever the paper has the same cell: Table 1 per method; Table 2 per dataset
     and method (mean over the emotions both have); Tables 4 and 5 macro F1 on the validation split; Table 6 ours'
     mean removal rate over the attributes both have."""
+    from ganonlib.report.headline import training_headline
     from ganonlib.report.paper_attributes import PAPER_TABLE5, PAPER_TABLE6
     from ganonlib.report.paper_emotion import PAPER_TABLE2, PAPER_TABLE4
     from ganonlib.report.tables import PAPER_TABLE1
@@ -133,6 +134,11 @@ def paper_rows(root: Path = Path(".")) -> list[dict]:
         if kit is not None and paper is not None:
             rows.append({"table": table, "dataset": dataset, "cell": what, "kit": kit, "paper": paper,
                          "delta": kit - paper})
+
+    def add_f1(table: str, dataset: str, training_sets: dict, paper: dict) -> None:
+        for method, headline in training_headline(training_sets).items():
+            add(table, dataset, f"{method} macro F1 (val)", headline["f1_val"],
+                paper.get("macro avg", {}).get(method, {}).get("f1"))
 
     identity = _load(reports / "identity.json")
     if identity:
@@ -148,23 +154,20 @@ def paper_rows(root: Path = Path(".")) -> list[dict]:
             if both:
                 add("2", result["dataset"], f"{method} mean |p_orig - p_anon|",
                     fmean(m["mean_distance"][e] for e in both), fmean(paper[e][method] for e in both))
-    for table, stem, published in (("4", "emotion_training", PAPER_TABLE4), ("5", "attributes", None)):
-        for path in sorted(reports.glob(f"{stem}_*.json")):
-            result = json.loads(path.read_text())
-            kind = kinds.get(result["dataset"], result["dataset"])
-            paper = (PAPER_TABLE5 if kind == "celeba" else {}) if published is None else published.get(kind, {})
-            methods = result["methods"] if "methods" in result and table == "4" else result.get("training", {})
-            for method, m in methods.items():
-                val = m.get("val") or {}
-                kit = (val.get("report") or {}).get("macro avg", {}).get("f1-score") if "report" in val \
-                    else val.get("macro avg")
-                add(table, result["dataset"], f"{method} macro F1 (val)", kit,
-                    paper.get("macro avg", {}).get(method, {}).get("f1"))
-            removal = (result.get("methods") or {}).get("ours", {}).get("removal_rate", {}) if table == "5" else {}
-            both = [a for a, v in removal.items() if v is not None and a in PAPER_TABLE6]
-            if kind == "celeba" and both:
-                add("6", result["dataset"], "ours mean removal rate", fmean(removal[a] for a in both),
-                    fmean(PAPER_TABLE6[a] for a in both))
+    for path in sorted(reports.glob("emotion_training_*.json")):
+        result = json.loads(path.read_text())
+        add_f1("4", result["dataset"], result["methods"],
+               PAPER_TABLE4.get(kinds.get(result["dataset"], result["dataset"]), {}))
+    for path in sorted(reports.glob("attributes_*.json")):
+        result = json.loads(path.read_text())
+        if kinds.get(result["dataset"], result["dataset"]) != "celeba":  # the paper's Tables 5-6: CelebA only
+            continue
+        add_f1("5", result["dataset"], result.get("training", {}), PAPER_TABLE5)
+        removal = result.get("methods", {}).get("ours", {}).get("removal_rate", {})
+        both = [a for a, v in removal.items() if v is not None and a in PAPER_TABLE6]
+        if both:
+            add("6", result["dataset"], "ours mean removal rate", fmean(removal[a] for a in both),
+                fmean(PAPER_TABLE6[a] for a in both))
     return rows
 
 
