@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from ganonlib.config import (DATASET_KINDS, AnonymizeConfig, ConfigError, DatasetConfig, GanTrainConfig,
                              PreprocessConfig, SampleConfig)
+from ganonlib.machine import jobs_bound
 from ganonlib.weights import MissingWeightsError
 
 __all__ = ["main"]
@@ -52,6 +53,8 @@ def _preprocess(args: argparse.Namespace) -> int:
     from ganonlib.data.preprocess import preprocess_dataset
 
     cfg = PreprocessConfig(**{f.name: getattr(args, f.name) for f in fields(PreprocessConfig)})
+    if not cfg.scheduler and (jobs := jobs_bound(cfg.n_jobs)).note:
+        print(f"ganon: note: as this machine holds: {jobs.note}", file=sys.stderr)
     records = load_dataset(DatasetConfig(name="cli", kind=args.kind, root=args.input, seed=args.seed))
     summary = preprocess_dataset(records, args.output, cfg)
     print(json.dumps(summary, indent=2))
@@ -72,13 +75,16 @@ def _anonymize(args: argparse.Namespace) -> int:
                                     if f.name not in _ANON_SKIP})
     check_paths(Path(args.input), Path(args.output))  # refused before the generator loads; walked once, later
     anonymizer = Anonymizer(cfg, detection, follow_generator_size=True)
+    if anonymizer.bounds:
+        print(f"ganon: note: as this machine holds: {anonymizer.bounds}", file=sys.stderr)
     if anonymizer.caveat:
         print(f"ganon: note: {cfg.weights}: {anonymizer.caveat}", file=sys.stderr)
     s = anonymize_files(args.input, args.output, anonymizer)
+    why = ", ".join(f"{k} {v}" for k, v in sorted(s["files_failed_by_reason"].items()))
     print(f"{s['files']} files: {s['faces_found']} faces found, {s['faces_anonymized']} re-synthesized, "
           f"{s['faces_covered']} covered by the fallback ({s['fallback']}), {s['faces_left_unchanged']} left "
           f"unchanged; {s['files_without_face']} without face (policy {s['no_face_policy']}), {s['files_failed']} "
-          f"failed, {s['files_not_images']} not images, {s['files_reused']} reused from an earlier run. "
+          f"failed{f' ({why})' if why else ''}, {s['files_not_images']} not images, {s['files_reused']} reused from an earlier run. "
           f"Faces by height: {', '.join(f'{k} px: {v}' for k, v in s['faces_by_height_px'].items() if v) or 'none'}. "
           f"Details: {args.output}/manifest.csv")
     if s.get("videos_anonymized"):

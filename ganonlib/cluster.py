@@ -12,6 +12,8 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Callable, Hashable, Iterator, Sequence, TypeVar
 
+from ganonlib.machine import jobs_bound
+
 __all__ = ["ClusterError", "map_chunks", "parallel_backend", "share_model", "worker_model"]
 
 Item = TypeVar("Item")
@@ -30,16 +32,17 @@ class ClusterError(RuntimeError):
 
 @contextmanager
 def parallel_backend(scheduler: str, n_jobs: int, connect_timeout_s: float = 20.0) -> Iterator[int]:
-    """Within the block, ``joblib.Parallel(n_jobs=<yielded>)`` runs locally or on the cluster at ``scheduler``."""
+    """Within the block, ``joblib.Parallel(n_jobs=<yielded>)`` runs locally (``n_jobs`` within this machine's cores
+    and memory) or on the cluster at ``scheduler``."""
     if not scheduler:
-        yield n_jobs
+        yield jobs_bound(n_jobs).used
         return
     import joblib
     from distributed import Client
 
     try:
         client = Client(scheduler, timeout=connect_timeout_s, set_as_default=False)
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError, ValueError) as err:
         raise ClusterError(f"no Dask scheduler answers at {scheduler} ({type(err).__name__}): start one with "
                            f"`dask scheduler` and its workers with `dask worker {scheduler}` (README, \"Scaling "
                            f"out\"), or set scheduler to \"\" to run on this machine") from None

@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -32,6 +33,10 @@ FALLBACKS = ("blur", "fill", "none")  # a face found but not re-synthesized
 BLENDS = ("feather", "poisson")  # how a new face is pasted back into its photo (ganonlib.anonymize.paste)
 DATASET_KINDS = ("sample", "celeba", "wider", "affectnet", "ckplus", "faces", "folder")  # ganonlib.data.datasets
 RECOGNIZER_NAMES = ("Dlib", "Facenet512")  # ganonlib.metrics.identity
+# videos: between two searches only one detector pass over the whole frame looks for new faces, which misses the
+# small ones the search's tiles find: at most 10 frames (0.4 s at 25 fps) go without a full search
+MAX_DETECT_EVERY = 10
+MAX_TRACK_GAP = 250  # frames held back to cover a new face in them: 10 s at 25 fps (and within memory, per clip)
 
 
 class ConfigError(ValueError):
@@ -112,9 +117,21 @@ def setting(default: Any = MISSING, help: str = "", *, choices: tuple[str, ...] 
     return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
 
 
+# A dataset, method or folder name becomes a path, a DVC stage name and a word of a stage's command: letters, digits
+# and `_.-` only, so that no quoting can break and no path can leave its folder
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _name(v: Any) -> str:
+    ok = isinstance(v, str) and SAFE_NAME.fullmatch(v) is not None
+    return "" if ok else "a name is 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+
+
 def _names(v: Any) -> str:
-    ok = isinstance(v, tuple) and all(isinstance(x, str) and x for x in v) and len(set(v)) == len(v)
-    return "" if ok else "must be a list of distinct names"
+    if not isinstance(v, tuple):
+        return "must be a list of distinct names"
+    bad = next((problem for x in v if (problem := _name(x))), "")
+    return bad or ("" if len(set(v)) == len(v) else "must be a list of distinct names")
 
 
 _SPLITS = ("train", "val", "test")
@@ -125,8 +142,13 @@ def _jobs(v: int) -> str:
     return "" if v >= 1 or v == -1 else "must be at least 1 (or -1: every core)"
 
 
+_DASK_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")  # distributed's transports
+
+
 def _scheduler_address(v: str) -> str:
-    return "" if not v or "://" in v else "an address like tcp://host:8786, or \"\""
+    scheme, sep, where = v.partition("://")
+    ok = not v or (sep and scheme in _DASK_SCHEMES and where and not any(c.isspace() for c in v))
+    return "" if ok else f"an address like tcp://host:8786 (schemes {', '.join(_DASK_SCHEMES)}), or \"\""
 
 
 @dataclass(frozen=True)
@@ -147,7 +169,7 @@ class SampleConfig:
 class DatasetConfig:
     """One dataset to preprocess: ``kind`` names its loader, ``root`` the folder in its official layout."""
 
-    name: str = setting(help="the dataset's name: data/processed/<name>")
+    name: str = setting(help="the dataset's name: data/processed/<name>", check=_name)
     kind: str = setting(help="its loader", choices=DATASET_KINDS)
     root: str = setting(help="folder in the dataset's official layout")
     val_fraction: float = setting(0.1, "validation share where the dataset has no official split (subject-wise)",
@@ -265,11 +287,12 @@ class AnonymizeConfig:
                            "file)", check=_at_least(0))
     second_detector: str = setting("mtcnn", "mtcnn | none: a second detector of another kind; the faces it finds "
                                    "that the search missed are anonymized too", choices=("mtcnn", "none"))
-    detect_every: int = setting(1, "videos: search every k-th frame for faces and follow them by their mesh in "
-                                "between (1 = every frame)", check=_at_least(1))
+    detect_every: int = setting(1, "videos: search every k-th frame for faces (1-10; 1 = every frame) and follow "
+                                "them by their mesh in between, where one detector pass over each frame looks for "
+                                "new faces", check=_between(1, MAX_DETECT_EVERY))
     track_max_gap: int = setting(5, "videos: frames a face may go undetected before its track ends (its predicted "
-                                 "box is covered meanwhile); a new face is also covered this many frames back",
-                                 check=_at_least(0))
+                                 "box is covered meanwhile); a new face is also covered this many frames back, which "
+                                 "are held in memory (0-250)", check=_between(0, MAX_TRACK_GAP))
     smooth_min_cutoff: float = setting(1.0, "videos: One-Euro cut-off (Hz) on each face's alignment and landmarks: "
                                        "lower = steadier", check=_POSITIVE)
     smooth_beta: float = setting(1.0, "videos: One-Euro speed coefficient (per face height per second): higher = "
@@ -394,6 +417,43 @@ class Params:
         from ganonlib.methods import pipeline_methods
 
         return pipeline_methods(self.anonymize.baselines, self.anonymize.external)
+
+
+    def stage_item(self, stage: str, *notebook: str) -> tuple[str, ...]:
+        """What a foreach/matrix stage of dvc.yaml runs on (its dataset; its method; its folder), found from the
+        stage's name (``$DVC_STAGE``, e.g. ``anonymize_baseline@sample-pixel8``) among these params: a stage's
+        command carries no value of params.yaml, so no name can break its quoting. Without a stage (a notebook run
+        in JupyterLab) the notebook's own values, checked like params.yaml's names."""
+        if stage:
+            group, _, key = stage.partition("@")
+            if group not in _STAGE_ITEMS:
+                raise ConfigError("stage", f"{stage!r} is none of dvc.yaml's foreach/matrix stages "
+                                  f"({', '.join(_STAGE_ITEMS)})")
+            # DVC names a matrix stage by its values joined with "-"
+            found = [item for item in _STAGE_ITEMS[group](self) if "-".join(item) == key]
+            if not found:
+                raise ConfigError("stage", f"{stage!r} names no entry of params.yaml")
+            if len(found) > 1:  # e.g. datasets a-b and a with methods c and b-c: rename one
+                raise ConfigError("stage", f"{stage!r} names {len(found)} entries of params.yaml: "
+                                  f"{', '.join(map(str, found))}; rename one")
+            notebook = found[0]
+        for value in notebook:
+            if problem := _name(value):
+                raise ConfigError("stage", f"{problem} (got {value!r})")
+        return notebook
+
+
+# dvc.yaml's foreach/matrix stages and the params.yaml lists they run over (a matrix in its keys' order)
+_STAGE_ITEMS: dict[str, Callable[[Params], list[tuple[str, ...]]]] = {
+    "preprocess": lambda p: [(name,) for name in p.datasets],
+    "anonymize_ours": lambda p: [(name,) for name in p.anonymize.datasets],
+    "anonymize_baseline": lambda p: [(d, m) for d in p.anonymize.datasets for m in p.anonymize.baselines],
+    "anonymize_external": lambda p: [(d, m) for d in p.anonymize.datasets for m in p.anonymize.external],
+    "anonymize_videos": lambda p: [(name,) for name in p.anonymize.videos],
+    "eval_emotion_training": lambda p: [(name,) for name in p.eval_emotion.datasets],
+    "eval_emotion_inference": lambda p: [(name,) for name in p.eval_emotion.datasets],
+    "eval_attributes": lambda p: [(name,) for name in p.eval_attributes.datasets],
+}
 
 
 _SECTIONS = {"sample": SampleConfig, "preprocess": PreprocessConfig, "gan": GanTrainConfig,

@@ -15,7 +15,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -98,11 +98,34 @@ def to_rgb8(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 
+# photos that cameras and phones write but Pillow (without plugins) cannot decode: such a file is a photo the run
+# failed on, never "not an image" (a folder of phone photos must not pass with nothing written)
+_UNDECODED_SUFFIXES = {".heic": "HEIC", ".heif": "HEIF", ".hif": "HEIF", ".jxl": "JPEG XL", ".cr2": "Canon raw",
+                       ".cr3": "Canon raw", ".nef": "Nikon raw", ".arw": "Sony raw", ".raf": "Fujifilm raw",
+                       ".orf": "Olympus raw", ".rw2": "Panasonic raw", ".dng": "DNG raw", ".pef": "Pentax raw",
+                       ".srw": "Samsung raw"}
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs")
+
+
+def undecoded_photo_format(path: str | os.PathLike) -> str:
+    """The photo format a file Pillow could not open is in, from its first bytes or its suffix; "" for none."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if head[4:8] == b"ftyp":  # ISO base media: the brands say HEIF (AVIF, also "mif1", is decoded)
+        brand = head[8:12]
+        if brand in _HEIF_BRANDS or (brand in (b"mif1", b"msf1") and b"avi" not in head[:int.from_bytes(head[:4], "big")]):
+            return "HEIC" if brand.startswith(b"he") else "HEIF"
+    if head.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")):
+        return "JPEG XL"
+    return _UNDECODED_SUFFIXES.get(Path(path).suffix.lower(), "")
+
+
 def read_image(path: str | os.PathLike, max_pixels: int = 100_000_000, min_side: int = 16) -> np.ndarray:
     """Read a photo as (H, W, 3) uint8 RGB with its EXIF orientation applied.
 
-    Raises :class:`ImageReadError` with reason ``empty``, ``unreadable``, ``truncated``, ``too_large`` or
-    ``too_small``; the size checks use the header only, so a decompression bomb is never decoded.
+    Raises :class:`ImageReadError` with reason ``empty``, ``unreadable``, ``unsupported_format`` (a photo format
+    Pillow cannot decode: HEIC, JPEG XL, camera raw), ``truncated``, ``too_large`` or ``too_small``; the size checks
+    use the header only, so a decompression bomb is never decoded.
     """
     path = Path(path)
     if path.stat().st_size == 0:
@@ -123,6 +146,9 @@ def read_image(path: str | os.PathLike, max_pixels: int = 100_000_000, min_side:
     except ImageReadError:
         raise
     except UnidentifiedImageError as err:
+        if fmt := undecoded_photo_format(path):
+            raise ImageReadError("unsupported_format", f"a {fmt} photo, which this installation cannot decode: "
+                                                       f"convert it to JPEG or PNG") from err
         raise ImageReadError("unreadable", f"not an image Pillow can decode ({err})") from err
     except OSError as err:
         reason = "truncated" if "truncated" in str(err).lower() else "unreadable"
@@ -225,6 +251,11 @@ def atomic_write_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     return atomic_write_bytes(path, buffer.getvalue())
 
 
+# one object for every missing score: rows compare equal by identity where NaN != NaN (a rerun compares the rows
+# it would write with those it read back)
+NO_SCORE = float("nan")
+
+
 @dataclass
 class ManifestRow:
     """One outcome of one source file (``face`` = -1) or of one face in it (``face`` >= 0).
@@ -239,7 +270,7 @@ class ManifestRow:
     outputs: str = ""  # ';'-separated paths relative to the output root
     face: int = -1
     split: str = ""
-    score: float = float("nan")
+    score: float = NO_SCORE
     sha256: str = ""
     fingerprint: str = ""
     box: str = ""  # "x0 y0 x1 y1" of the face in source pixels (face rows)
@@ -248,13 +279,34 @@ class ManifestRow:
 MANIFEST_FIELDS = [f.name for f in fields(ManifestRow)]
 
 
+def csv_quoting(values: Iterable[Any]) -> int:
+    """How to quote CSV rows holding these values. The csv module quotes a field only for the characters of its line
+    terminator ("\n"), yet every reader ends a line at a lone "\r" too: a file name holding one would split its row.
+    Such rows are written with every field quoted; all others as before (their bytes, and DVC's hashes, unchanged)."""
+    return csv.QUOTE_ALL if any(isinstance(v, str) and "\r" in v for v in values) else csv.QUOTE_MINIMAL
+
+
+def csv_text(rows: Iterable[dict], fieldnames: list[str], header: bool = True) -> str:
+    """Rows of dicts as CSV text, each row quoted as :func:`csv_quoting` says."""
+    buffer = io.StringIO()
+    if header:
+        csv.writer(buffer, lineterminator="\n").writerow(fieldnames)
+    for row in rows:
+        csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n",
+                       quoting=csv_quoting(row.values())).writerow(row)
+    return buffer.getvalue()
+
+
+def frame_csv(frame: Any) -> str:
+    """A pandas DataFrame as CSV text without its index, quoted as :func:`csv_quoting` says (all fields, where a
+    string cell holds a "\r")."""
+    cells = (v for column in frame.select_dtypes(include="object") for v in frame[column])
+    return frame.to_csv(index=False, lineterminator="\n", quoting=csv_quoting(cells))
+
+
 def atomic_write_csv(path: str | os.PathLike, rows: Iterable[dict], fieldnames: list[str]) -> Path:
     """Rows of dicts as CSV with a header, through :func:`atomic_write_text`."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return atomic_write_text(path, buffer.getvalue())
+    return atomic_write_text(path, csv_text(rows, fieldnames))
 
 
 def write_manifest(path: str | os.PathLike, rows: Iterable[ManifestRow]) -> Path:
@@ -277,10 +329,14 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
         rows = []
         for raw in csv.DictReader(handle):
-            if raw.get("score") is None:  # a line cut short by a killed writer
+            # a line cut short by a killed writer or a full disk, or one a writer of an older kit split at a "\r":
+            # unreadable rows count as never written (their input is done again)
+            if any(raw.get(k) is None for k in MANIFEST_FIELDS) or None in raw:
                 continue
-            raw["face"] = int(raw["face"])
-            raw["score"] = float(raw["score"]) if raw["score"] else float("nan")
-            rows.append(ManifestRow(**{k: raw.get(k) or "" if k not in ("face", "score") else raw[k]
-                                       for k in MANIFEST_FIELDS}))
+            try:
+                face, score = int(raw["face"]), float(raw["score"] or "nan")
+            except ValueError:
+                continue
+            score = NO_SCORE if math.isnan(score) else score
+            rows.append(ManifestRow(**{**{k: raw[k] for k in MANIFEST_FIELDS}, "face": face, "score": score}))
         return rows

@@ -71,7 +71,15 @@ HOSTILE = {
     "linked_folder": ("skipped", "symlink_to_folder", 0),
     "n" * 246 + ".jpg": ("error", "name_too_long", 0),
     "m" * 241 + ".jpg": ("ok", "faces", 1),  # its outputs' names fit in 255 bytes, their temporary names must too
+    "car\rriage.jpg": ("ok", "faces", 1),  # a lone carriage return: its manifest row stays one row
+    "line\nbreak.jpg": ("ok", "faces", 1),
+    "IMG_0001.HEIC": ("error", "unsupported_format", 0),  # a phone's photo this installation cannot decode
+    "IMG_0002.jpg": ("error", "unsupported_format", 0),  # the same bytes under a JPEG name
+    "scan.jxl": ("error", "unsupported_format", 0),
 }
+
+# the first bytes of an iPhone's HEIC photo: an ISO base media "ftyp" box of brand heic
+HEIC_HEAD = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic\x00\x00\x0c\x9fmeta"
 
 
 def build_hostile(folder: Path) -> Path:
@@ -83,7 +91,8 @@ def build_hostile(folder: Path) -> Path:
     photo.save(folder / "photo.jfif", format="JPEG")
     photo.save(folder / "no_extension", format="PNG")
     photo.save(folder / "photo.avif", format="AVIF")
-    for name in ("x.jpg", "y.jpg", "y_f0.jpg", "n" * 246 + ".jpg", "m" * 241 + ".jpg"):
+    for name in ("x.jpg", "y.jpg", "y_f0.jpg", "n" * 246 + ".jpg", "m" * 241 + ".jpg", "car\rriage.jpg",
+                 "line\nbreak.jpg"):
         photo.save(folder / name, format="JPEG")
     photo.save(folder / "x.png")
     photo.save(os.fsdecode(os.fsencode(str(folder)) + b"/caf\xe9.jpg"), format="JPEG")
@@ -91,6 +100,9 @@ def build_hostile(folder: Path) -> Path:
     Image.new("L", (33000, 20)).save(folder / "wide_33000.png")
     (folder / "dangling.jpg").symlink_to(folder / "nowhere.jpg")
     (folder / "notes.txt").write_text("shot list\n")
+    for name in ("IMG_0001.HEIC", "IMG_0002.jpg"):
+        (folder / name).write_bytes(HEIC_HEAD + bytes(range(256)) * 8)
+    (folder / "scan.jxl").write_bytes(b"\xff\x0a" + bytes(range(256)) * 8)
     os.mkfifo(folder / "pipe.jpg")
     (folder / "real_folder").mkdir()
     (folder / "linked_folder").symlink_to(folder / "real_folder")

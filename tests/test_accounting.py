@@ -337,3 +337,54 @@ def test_a_read_only_output_folder_is_one_line_before_any_work(tmp_path, generat
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.endswith("Read-only file system") and len(err.splitlines()) == 1
     assert not (tmp_path / "out" / "manifest.csv").exists()
+
+
+def _block(source: str) -> list[ManifestRow]:
+    return [ManifestRow(source=source, outcome="ok", face=0, box="1 2 3 4"), ManifestRow(source=source, outcome="ok")]
+
+
+def test_a_disk_that_fills_during_an_append_leaves_no_half_row(tmp_path, monkeypatch):
+    """A short write is continued; an error after part of the block is on disk cuts the file back to where the
+    block began: the rerun appends onto whole rows and loses none."""
+    import errno
+
+    import ganonlib.anonymize.journal as journal_module
+
+    journal = Journal(tmp_path / "manifest.csv")
+    journal.append(_block("a.jpg"))
+    real_write, calls = os.write, []
+
+    def short_then_full(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:  # part of the block on disk, then the disk is full
+            real_write(fd, bytes(data[:5]))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        if len(calls) == 2:
+            return real_write(fd, bytes(data[:7]))  # a short write: the kernel took 7 bytes
+        return real_write(fd, data)
+
+    size = (tmp_path / "manifest.csv").stat().st_size
+    monkeypatch.setattr(journal_module.os, "write", short_then_full)
+    with pytest.raises(OSError, match="No space left"):
+        journal.append(_block("b.jpg"))
+    assert (tmp_path / "manifest.csv").stat().st_size == size  # cut back: no half row
+    journal.append(_block("c.jpg"))  # short write continued
+    assert calls[1] == calls[2] + 7 and set(journal.blocks()) == {"a.jpg", "c.jpg"}
+    monkeypatch.undo()
+    journal.append(_block("b.jpg"))
+    assert set(journal.blocks()) == {"a.jpg", "b.jpg", "c.jpg"} and len(read_manifest(journal.path)) == 6
+
+
+def test_a_row_cut_by_a_kill_costs_only_its_own_input(tmp_path):
+    journal = Journal(tmp_path / "manifest.csv")
+    journal.append(_block("a.jpg"))
+    whole = (tmp_path / "manifest.csv").read_bytes()
+    journal.append(_block("b.jpg"))
+    cut = (tmp_path / "manifest.csv").read_bytes()[: len(whole) + 30]  # b.jpg's face row, cut mid-row
+    (tmp_path / "manifest.csv").write_bytes(cut)
+    journal.append(_block("c.jpg"))  # begins on a line of its own
+    assert set(journal.blocks()) == {"a.jpg", "c.jpg"}
+    # the rows a writer of an older kit split at a "\r" are dropped, not a reason to stop: their input is redone
+    (tmp_path / "manifest.csv").write_bytes(whole + b"car\rriage.jpg,ok,,,-1,,,,,\nx.jpg,ok,,,one,,,,,\n")
+    blocks = journal.blocks()
+    assert "a.jpg" in blocks and "car\rriage.jpg" not in blocks and "x.jpg" not in blocks

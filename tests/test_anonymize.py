@@ -61,6 +61,11 @@ def test_cli_on_the_bad_input_and_hostile_corpus(tmp_path, generator_file, capsy
     assert pasted.shape == original.shape and not np.array_equal(pasted, original)
     assert (out / "faces" / "several_faces.jpg_f1.png").is_file()
     assert not list((out / "photos").glob("no_face.jpg.*"))  # a photo without face is never copied as "anonymized"
+    manifest = pd.read_csv(out / "manifest.csv", encoding_errors="surrogateescape")
+    assert len(manifest) == len(rows)  # a name's "\r" or "\n" splits no row for any reader
+    before = (out / "manifest.csv").read_bytes()
+    code = main(["anonymize", str(root), str(out), "--weights", str(generator_file), "--paste-back", "--device", "cpu"])
+    assert code == 0 and (out / "manifest.csv").read_bytes() == before  # the rerun reads every row back, redoes none
 
 
 def test_the_pipeline_writes_what_the_serial_path_writes(tmp_path, generator_file):
@@ -186,3 +191,18 @@ def test_the_fingerprint_ignores_what_only_the_pipeline_reads():
     plain = fingerprint(AnonymizeConfig())
     assert fingerprint(AnonymizeParams(datasets=("celeba",), n_jobs=4, scheduler="tcp://host:8786")) == plain
     assert fingerprint(AnonymizeConfig(fallback="fill")) != plain
+
+
+def test_a_folder_of_photos_the_kit_cannot_decode_fails_strict_and_says_why(tmp_path, generator_file, capsys):
+    from corpus import HEIC_HEAD
+
+    (tmp_path / "phone").mkdir()
+    for name in ("IMG_0001.HEIC", "IMG_0002.heic"):
+        (tmp_path / "phone" / name).write_bytes(HEIC_HEAD + bytes(1000))
+    args = ["anonymize", str(tmp_path / "phone"), str(tmp_path / "out"), "--weights", str(generator_file),
+            "--device", "cpu"]
+    assert main(args + ["--strict"]) == 3
+    out, err = capsys.readouterr()
+    assert "2 failed (unsupported_format 2), 0 not images" in out and "2 files failed" in err
+    rows = _photo_rows(read_manifest(tmp_path / "out" / "manifest.csv"))
+    assert rows["IMG_0001.HEIC"].reason.startswith("unsupported_format: a HEIC photo")

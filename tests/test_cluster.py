@@ -173,3 +173,13 @@ def test_a_model_shared_by_its_caller_is_used_here_and_goes_with_the_caller():
     gc.collect()  # held weakly: the next chunk here loads its own, which stays
     again = worker_model(("test", 1), lambda: loads.append(1) or Model())
     assert loads == [1] and worker_model(("test", 1), Model) is again
+
+
+@pytest.mark.parametrize("address", ["garbage://x", "tcp://", "localhost:8786", "tcp://host :1"])
+def test_a_scheduler_address_dask_cannot_use_is_refused_before_any_work(tmp_path, capsys, address):
+    """One line and exit 2 before any client starts (an unknown scheme made distributed's client hang 40 s, then
+    print a traceback)."""
+    assert main(["preprocess", str(tmp_path), str(tmp_path / "out"), "--scheduler", address]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ganon: --scheduler: an address like tcp://host:8786") and "\n" not in err
+    assert not (tmp_path / "out").exists()

@@ -143,3 +143,17 @@ def test_an_atomic_write_takes_any_name_the_file_system_takes(tmp_path, length):
     assert len(target.name.encode()) == length
     atomic_write_bytes(target, b"data")
     assert target.read_bytes() == b"data" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_photo_formats_pillow_cannot_decode_are_named_not_called_unreadable(tmp_path):
+    from corpus import HEIC_HEAD
+
+    for name, payload, fmt in (("a.heic", HEIC_HEAD, "HEIC"), ("b.jpg", HEIC_HEAD, "HEIC"),
+                               ("c.bin", b"\x00\x00\x00\x14ftypmif1\x00\x00\x00\x00mif1", "HEIF"),
+                               ("d.jxl", b"\xff\x0a", "JPEG XL"), ("e.NEF", b"MM\x00*", "Nikon raw")):
+        (tmp_path / name).write_bytes(payload + bytes(500))
+        with pytest.raises(ImageReadError, match=f"unsupported_format: a {fmt} photo"):
+            read_image(tmp_path / name)
+    (tmp_path / "f.txt").write_text("not a photo at all\n")
+    with pytest.raises(ImageReadError, match="^unreadable"):
+        read_image(tmp_path / "f.txt")

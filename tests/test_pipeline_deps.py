@@ -2,10 +2,12 @@
 parameter is one that DVC passes, every setting it reads is a checked dataclass field."""
 import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -90,13 +92,41 @@ def _parameters(notebook: Path) -> dict[str, str]:
     return {line.split("=")[0].strip(): line for line in source.splitlines() if "=" in line}
 
 
+def _from_stage(notebook: Path) -> set[str]:
+    """The parameters a notebook reads back from its stage's name (``dataset = params.stage_item(stage, ...``)."""
+    code = "".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"])
+    return {n.strip() for left in re.findall(r"^(.+?) = params\.stage_item\(stage", code, re.M)
+            for n in left.removesuffix("[0]").split(",")}
+
+
 def test_every_notebook_parameter_is_passed_by_its_stages(stages):
     for name, (cmd, _) in stages.items():
         notebook = _notebook(cmd)
         declared = _parameters(notebook)
-        passed = set(re.findall(r"-p (\w+) ", cmd))
+        passed = set(re.findall(r"-[pr] (\w+) ", cmd))
         notebook_only = {k for k, line in declared.items() if "# notebook-only" in line}
-        assert passed == set(declared) - notebook_only, name
+        from_stage = _from_stage(notebook) if "stage" in passed else set()
+        assert passed | from_stage == set(declared) - notebook_only, name
+
+
+def test_no_stage_command_holds_a_value_of_params_yaml(stages):
+    """A foreach/matrix stage passes its own name, "$DVC_STAGE"; its notebook finds the dataset and method in
+    params.yaml (Params.stage_item), each stage name to exactly the values DVC iterated over."""
+    from ganonlib.config import _STAGE_ITEMS, load_params
+
+    raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, stage in raw.items():
+        assert "${" not in (stage.get("cmd") or stage["do"]["cmd"]), name
+    assert {n.split("@")[0] for n in stages if "@" in n} == set(_STAGE_ITEMS)
+    params = load_params(ROOT / "params.yaml")
+    params = replace(params, anonymize=replace(params.anonymize, videos=("interviews",)))  # as in `stages`
+    for name, (cmd, deps) in stages.items():
+        if "@" in name:
+            assert '-r stage "$DVC_STAGE"' in cmd, name
+            matrix = name.split("@")[0] in ("anonymize_baseline", "anonymize_external")
+            item = params.stage_item(name, *(("", "") if matrix else ("",)))
+            assert item == tuple(name.split("@")[1].split("-")), name  # the sample's names hold no "-"
+            assert any(item[0] in Path(d).parts for d in deps), (name, deps)  # the dataset it reads
 
 
 def test_notebooks_read_settings_only_through_load_params():
@@ -195,3 +225,26 @@ def test_every_stage_param_is_in_params_yaml():
                     for part in key.split("."):
                         assert isinstance(value, dict) and part in value, f"{stage.addressing}: {key}"
                         value = value[part]
+
+
+def test_a_dataset_name_that_would_break_a_command_runs_nothing(tmp_path):
+    """A name of params.yaml that closes a quote (``x'; touch pwned; echo '``) reaches no shell: the stage's command
+    holds only "$DVC_STAGE", and its notebook refuses the name with the key to fix before any work."""
+    evil = "x'; touch pwned; echo '"
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    for folder in ("notebooks", "ganonlib"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["anonymize"].update(datasets=[evil], baselines=["blur9"], external=["ciagan"])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "data" / "processed" / evil).mkdir(parents=True)
+    (tmp_path / "models" / "gan").mkdir(parents=True)
+    (tmp_path / "models" / "gan" / "generator.pt").write_bytes(b"")  # a dependency of anonymize_ours
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    subprocess.run([str(bin_dir / "dvc"), "init", "--no-scm", "-q"], cwd=tmp_path, check=True, env=env)
+    for stage in (f"anonymize_baseline@{evil}-blur9", f"anonymize_external@{evil}-ciagan", f"anonymize_ours@{evil}"):
+        run = subprocess.run([str(bin_dir / "dvc"), "repro", "-s", stage], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode != 0 and not (tmp_path / "pwned").exists(), run.stdout + run.stderr
+        assert "params.yaml anonymize.datasets: a name is 1-64 letters" in run.stdout + run.stderr

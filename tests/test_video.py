@@ -273,3 +273,42 @@ def test_the_one_euro_filter_steadies_a_still_face_and_never_trails_a_moving_one
     moving = OneEuroFilter(25.0, min_cutoff=1.0, beta=1.0)
     ramp = [moving(np.array([0.08 * i]), trail=0.02)[0] for i in range(50)]  # two face heights per second
     assert max(abs(r - 0.08 * i) for i, r in enumerate(ramp)) <= 0.02 + 1e-9  # never more than 2 % behind
+
+
+def _clip_with_a_face_in(path, frames: int, present: range) -> tuple[int, int, int, int]:
+    """A still grey 854 x 480 clip with a face of about 110 px (the astronaut's) in the frames ``present`` only;
+    returns the middle of the face, which anything done to the face changes."""
+    import av
+    from PIL import Image
+
+    from ganonlib.data.sample import load_photo
+
+    face = np.asarray(Image.fromarray(load_photo("astronaut")).resize((440, 440)))
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 854, 480, "yuv420p"
+        for i in range(frames):
+            image = np.full((480, 854, 3), 90, np.uint8)
+            if i in present:
+                image[20:460, 200:640] = face
+            picture = av.VideoFrame.from_ndarray(image, format="rgb24")
+            picture.pts, picture.time_base = i, Fraction(1, 25)
+            out.mux(stream.encode(picture))
+        out.mux(stream.encode(None))
+    return 370, 100, 420, 160
+
+
+def test_a_face_that_comes_and_goes_between_two_searches_is_caught(models, tmp_path):
+    """--detect-every 5 and a face in frames 6-8 only: between searches one detector pass over the whole frame
+    sees a face no track holds, and the frame is searched at once."""
+    from ganonlib.anonymize.video_io import read_frames
+
+    source = tmp_path / "late.mp4"
+    x0, y0, x1, y1 = _clip_with_a_face_in(source, 20, range(6, 9))
+    result = _anonymize(models, source, tmp_path / "out.mp4", detect_every=5)
+    assert [t["first_frame"] for t in result.tracks] == [6]
+    before = [image for image, _ in read_frames(source)]
+    after = [image for image, _ in read_frames(tmp_path / "out.mp4")]
+    for i in (6, 7, 8):
+        moved = np.abs(after[i][y0:y1, x0:x1].astype(int) - before[i][y0:y1, x0:x1]).max(axis=2) > 20
+        assert moved.mean() > 0.5, i  # replaced or covered, as a searched frame's face is

@@ -24,6 +24,7 @@ from ganonlib.config import NO_FACE_POLICIES, AnonymizeConfig, PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
 from ganonlib.devices import keep_freed_memory, resolve_device
 from ganonlib.io import file_sha256
+from ganonlib.machine import batch_bound, workers_bound
 from ganonlib.models.generator_file import load_generator
 from ganonlib.models.onnx_generator import OnnxGenerator, onnx_path
 
@@ -50,11 +51,14 @@ class Anonymizer:
                  follow_generator_size: bool = False) -> None:
         """``preprocess`` sets detection and alignment; its image size and landmark style must be the generator's,
         or are taken from the generator file with ``follow_generator_size``."""
-        self.cfg = cfg
         self.device = resolve_device(cfg.device)
         self.kept_freed_memory = self.device.type == "cpu" and keep_freed_memory()
         self.generator, trained = load_generator(cfg.weights, self.device)
         self.image_size, self.landmarks_style = trained.image_size, trained.landmarks_style
+        # processes and batches within what this machine holds; `bounds` says what was lowered (one line)
+        workers, batch = workers_bound(cfg.workers), batch_bound(cfg.batch_size, self.image_size, self.device.type)
+        self.cfg = replace(cfg, workers=workers.used, batch_size=batch.used)
+        self.bounds = "; ".join(b.note for b in (workers, batch) if b.note)
         self.caveat = trained.caveat()
         # NHWC is what oneDNN and cuDNN run fastest; on a CPU it is worth ~25 % at batch 1
         self.generator = self.generator.to(memory_format=torch.channels_last)

@@ -8,14 +8,12 @@ by a kill and does not count.
 """
 from __future__ import annotations
 
-import csv
 import fcntl
-import io
 import os
 from dataclasses import asdict
 from pathlib import Path
 
-from ganonlib.io import MANIFEST_FIELDS, ManifestRow, read_manifest
+from ganonlib.io import MANIFEST_FIELDS, ManifestRow, csv_text, read_manifest
 
 __all__ = ["Journal"]
 
@@ -25,16 +23,26 @@ class Journal:
         self.path = path
 
     def append(self, rows: list[ManifestRow]) -> None:
-        """One input's rows (its own row last), in one locked write; the header comes with the first block."""
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
-        writer.writerows(asdict(r) for r in rows)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        """One input's rows (its own row last), in one locked write; the header comes with the first block.
+
+        Every byte is written or none: a short write (a full disk) is continued, and an error cuts the file back to
+        where the block began before it is raised. A row left half-written by a killed run is ended first, so that
+        the block appended after it stays whole (the reader drops the half row)."""
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            header = "" if os.fstat(fd).st_size else ",".join(MANIFEST_FIELDS) + "\n"
+            start = os.fstat(fd).st_size
+            lead = "" if not start or os.pread(fd, 1, start - 1) == b"\n" else "\n"
+            header = "" if start else ",".join(MANIFEST_FIELDS) + "\n"
+            text = lead + header + csv_text((asdict(r) for r in rows), MANIFEST_FIELDS, header=False)
             # a file name that is not UTF-8 is written as its own bytes, as the file system holds it
-            os.write(fd, (header + buffer.getvalue()).encode("utf-8", "surrogateescape"))
+            data = memoryview(text.encode("utf-8", "surrogateescape"))
+            try:
+                while data:
+                    data = data[os.write(fd, data):]
+            except BaseException:
+                os.ftruncate(fd, start)
+                raise
         finally:
             os.close(fd)  # closing releases the lock
 

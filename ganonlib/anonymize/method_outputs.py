@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganonlib.io import atomic_write_image, atomic_write_json, atomic_write_text
+from ganonlib.io import atomic_write_image, atomic_write_json, atomic_write_text, frame_csv
 
 __all__ = ["INDEX_COLUMNS", "finish_method", "output_row", "pair_index", "write_output"]
 
@@ -37,6 +37,6 @@ def write_output(entry: dict, image: np.ndarray, base: str, processed_dir: str, 
 
 
 def finish_method(out_dir: Path, rows: list[dict], summary: dict) -> dict:
-    atomic_write_text(out_dir / "index.csv", pd.DataFrame(rows, columns=INDEX_COLUMNS).to_csv(index=False))
+    atomic_write_text(out_dir / "index.csv", frame_csv(pd.DataFrame(rows, columns=INDEX_COLUMNS)))
     atomic_write_json(out_dir / "summary.json", summary)
     return summary

@@ -382,6 +382,7 @@ def _summary(inputs: list[InputFile], blocks: dict[str, list[ManifestRow]], reus
     return {
         "files": len(inputs), "files_recorded": len(files), "files_reused": reused,
         "files_failed": sum(r.outcome == "error" for r in files),
+        "files_failed_by_reason": dict(Counter(r.reason.split(":")[0] for r in files if r.outcome == "error")),
         "files_not_images": sum(r.outcome == "skipped" and not r.reason.startswith(("no_face", "faces"))
                                 for r in files),
         "files_without_face": sum(r.reason.startswith("no_face") for r in files),

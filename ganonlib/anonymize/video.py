@@ -30,7 +30,9 @@ from ganonlib.faces.align import AlignedFace, align_face
 from ganonlib.faces.detect import Detection
 from ganonlib.faces.extract import ExtractedFace, mesh_matches
 from ganonlib.faces.landmarks import render_landmarks
+from ganonlib.faces.search import overlap_of_smaller
 from ganonlib.io import ManifestRow
+from ganonlib.machine import MEMORY_SHARE, available_mib
 
 __all__ = ["ClipResult", "VIDEO_SETTINGS", "VideoJob", "anonymize_clip", "clip_rows", "start_video_worker",
            "video_task"]
@@ -48,6 +50,10 @@ _MAX_TRAIL = 0.02
 # (a mouth opening moves dozens of points by pixels) still comes through
 _STILL_PX = 0.5
 _STILL_POINTS = 5
+
+
+class ClipTooLarge(ValueError):
+    """The frames a clip must hold back do not fit in this machine's memory."""
 
 
 @dataclass
@@ -170,9 +176,22 @@ class _ClipAnonymizer:
         track.move_to(track.box + np.tile(shift, 2), irises)
 
     # ---- per frame ---------------------------------------------------------------------------------------------
+    def _new_face_between_searches(self, image: np.ndarray) -> bool:
+        """One pass of the detector over the whole frame (a fraction of the search's cost): does it see a face no
+        track holds? Then the frame is searched now, not at the next k-th frame (a face may come and go between
+        two searches)."""
+        boxes = [_grown_for_motion(t) for t in self.tracker.tracks]
+        return any(all(overlap_of_smaller(d.box, b) < 0.3 for b in boxes)
+                   for d in self.finder.extractor.detector.detect(image))
+
     def frame(self, index: int, image: np.ndarray, pts: int | None) -> None:
         search = self._search_next or index % self.cfg.detect_every == 0
         self._search_next = False
+        if not search:
+            try:
+                search = self._new_face_between_searches(image)
+            except Exception:  # the check's failure is the search's to report
+                search = True
         try:
             found = self.finder(image) if search else None
         except Exception as err:  # a frame the search fails on is not trusted to hold no face
@@ -273,6 +292,11 @@ def anonymize_clip(anonymizer: Any, finder: Any, source: str | Path, out_path: P
     under ``out_path`` then)."""
     info = probe_video(source)
     clip = _ClipAnonymizer(anonymizer, finder, float(info.rate))
+    held_mib = (clip.hold + 2) * info.width * info.height * 3 / 2**20
+    if held_mib > MEMORY_SHARE * available_mib():
+        raise ClipTooLarge(f"{info.width}x{info.height}: the {clip.hold} frames held back to cover a new face in "
+                           f"them need {held_mib:.0f} MiB, more than half of the {available_mib()} MiB free: lower "
+                           f"--track-max-gap and --detect-every")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     writer = VideoWriter(source, out_path, kind)
     try:
@@ -323,6 +347,8 @@ def video_task(state: tuple[Any, Any], job: VideoJob) -> ClipResult | str:
         return anonymize_clip(anonymizer, finder, job.path, Path(job.out_path), job.kind, job.progress)
     except VideoError as err:
         return f"video_unreadable: {err}"
+    except ClipTooLarge as err:
+        return f"too_large: {err}"
     except OSError as err:
         return f"write_failed: {err.strerror or err}"
     except Exception as err:  # one odd clip must not stop the run

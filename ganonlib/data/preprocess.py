@@ -28,7 +28,7 @@ from ganonlib.config import PreprocessConfig
 from ganonlib.data.datasets import Record
 from ganonlib.faces.extract import FaceExtractor
 from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, atomic_write_npy,
-                         atomic_write_text, file_sha256, read_image, read_manifest, reusable, write_manifest)
+                         atomic_write_text, file_sha256, frame_csv, read_image, read_manifest, reusable, write_manifest)
 
 __all__ = ["OUTPUT_KINDS", "outcome_counts", "preprocess_dataset", "process_record"]
 
@@ -163,7 +163,7 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
 
     removed = _remove_stale(out_dir, [r for rs in previous.values() for r in rs], rows)
     write_manifest(out_dir / "manifest.csv", rows)
-    atomic_write_text(out_dir / "index.csv", _index(records, rows).to_csv(index=False))
+    atomic_write_text(out_dir / "index.csv", frame_csv(_index(records, rows)))
     summary = _summary(rows, len(records), len(records) - len(todo), removed, cfg)
     # what this run reused or removed depends on the runs before it: returned, not written, so that the folder's
     # bytes depend only on the inputs and settings (dvc.lock stays the same for a rerun)
