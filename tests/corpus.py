@@ -65,6 +65,7 @@ HOSTILE = {
     "caf\udce9.jpg": ("ok", "faces", 1),  # the name's bytes are not UTF-8; the manifest keeps them
     "animated.gif": ("ok", "faces", 1),  # the row says that only the first of its 2 frames was anonymized
     "wide_33000.png": ("error", "too_large", 0),  # OpenCV aborts the process on a side of 32767 px or more
+    "panorama_26000.png": ("ok", "faces", 1),  # its mirrored view (+30 %) would pass that side: shrunk for it
     "dangling.jpg": ("error", "dangling_symlink", 0),
     "notes.txt": ("skipped", "not_an_image", 0),
     "pipe.jpg": ("skipped", "not_a_file", 0),
@@ -98,6 +99,9 @@ def build_hostile(folder: Path) -> Path:
     photo.save(os.fsdecode(os.fsencode(str(folder)) + b"/caf\xe9.jpg"), format="JPEG")
     photo.save(folder / "animated.gif", save_all=True, append_images=[Image.fromarray(face[::-1])])
     Image.new("L", (33000, 20)).save(folder / "wide_33000.png")
+    panorama = np.full((256, 26000, 3), 100, np.uint8)
+    panorama[:, 20000:20256] = face
+    Image.fromarray(panorama).save(folder / "panorama_26000.png")
     (folder / "dangling.jpg").symlink_to(folder / "nowhere.jpg")
     (folder / "notes.txt").write_text("shot list\n")
     for name in ("IMG_0001.HEIC", "IMG_0002.jpg"):

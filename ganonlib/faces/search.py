@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ganonlib.faces.detect import Detection, FaceDetector
+from ganonlib.io import MAX_SIDE
 
 __all__ = ["SIZE_BINS", "find_faces", "merge_detections", "overlap_of_smaller", "size_histogram"]
 
@@ -79,9 +80,15 @@ def _passes(detector: FaceDetector, image: np.ndarray, back: np.ndarray, shape: 
     height, width = image.shape[:2]
     found: list[Detection] = []
     pad = int(round(_PAD * max(height, width)))
+    # OpenCV aborts the process on a side over MAX_SIDE: a panorama is shrunk for its padded view (the detector
+    # shrinks every view to its input size anyway; the tiles below keep the native resolution)
+    scale = min(1.0, (MAX_SIDE - 2) / (max(height, width) + 2 * pad))  # rounding may add a pixel per side
+    view = image if scale == 1.0 else cv2.resize(image, (max(1, int(width * scale)), max(1, int(height * scale))),
+                                                   interpolation=cv2.INTER_AREA)
+    pad = int(pad * scale)
     # mirrored at the border, the visible half of a cut face becomes a whole face to the detector
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
-    shift = np.array([[1.0, 0.0, -pad], [0.0, 1.0, -pad], [0.0, 0.0, 1.0]])
+    padded = cv2.copyMakeBorder(view, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    shift = np.array([[1.0 / scale, 0.0, -pad / scale], [0.0, 1.0 / scale, -pad / scale], [0.0, 0.0, 1.0]])
     for view, to_view in ((image, np.eye(3)), (padded, shift)):
         found += [_moved(d, back @ to_view, shape) for d in detector.detect(view)
                   if not turned or d.score >= EXTRA_CONFIDENCE]
