@@ -68,7 +68,7 @@ def _anonymize(args: argparse.Namespace) -> int:
 
     from ganonlib.anonymize.ganonymization import Anonymizer, anonymize_files, check_strict
     from ganonlib.anonymize.inputs import check_paths
-    from ganonlib.anonymize.photos import StrictModeError
+    from ganonlib.anonymize.photos import SEARCH_LIMITS, StrictModeError
 
     cfg = AnonymizeConfig(**{f.name: getattr(args, f.name) for f in fields(AnonymizeConfig)})
     detection = PreprocessConfig(**{f.name: getattr(args, f.name) for f in fields(PreprocessConfig)
@@ -86,6 +86,7 @@ def _anonymize(args: argparse.Namespace) -> int:
           f"unchanged; {s['files_without_face']} without face (policy {s['no_face_policy']}), {s['files_failed']} "
           f"failed{f' ({why})' if why else ''}, {s['files_not_images']} not images, {s['files_reused']} reused from an earlier run. "
           f"Faces by height: {', '.join(f'{k} px: {v}' for k, v in s['faces_by_height_px'].items() if v) or 'none'}. "
+          f"{SEARCH_LIMITS} "
           f"Details: {args.output}/manifest.csv")
     if s.get("videos_anonymized"):
         print(f"videos: {s['videos_anonymized']} anonymized, {s['video_frames']} frames; face-frames: "

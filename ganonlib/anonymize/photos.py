@@ -42,6 +42,12 @@ __all__ = ["FaceFinder", "OutputWriteError", "StrictModeError", "anonymize_files
 _MIN_CHANGED = 0.3  # share of a face box a replacement must change by > 20 grey levels, else it is covered
 
 
+# what "0 left unchanged" cannot promise: the faces the search does not see (README, "What the anonymizer
+# guarantees"; measured by benchmarks/fail_closed.py --border)
+SEARCH_LIMITS = ("Counts are of the faces found: the search can miss faces under about 20 px high and faces with "
+                 "less than half inside the frame.")
+
+
 class OutputWriteError(RuntimeError):
     """An output could not be written (disk full, read-only, permissions): the run stops at the first one."""
 
@@ -83,9 +89,10 @@ class FaceFinder:
 
     extractor: FaceExtractor
     second: Any = None  # a FaceDetector, or None
+    border: bool = True  # the search's tiles along the edges (False: the benchmarks' baseline)
 
     def __call__(self, image: np.ndarray) -> list[ExtractedFace]:
-        faces = find_all_faces(self.extractor, image)
+        faces = find_all_faces(self.extractor, image, self.border)
         if self.second is not None:
             missed = [d for d in self.second.detect(image)
                       if all(overlap_of_smaller(d.box, f.detection.box) < 0.5 for f in faces)]
@@ -110,11 +117,11 @@ def _start_worker(cfg: PreprocessConfig, second_detector: str) -> FaceFinder:
     return start_extractor(cfg, second_detector)
 
 
-def find_all_faces(extractor: FaceExtractor, image: np.ndarray) -> list[ExtractedFace]:
+def find_all_faces(extractor: FaceExtractor, image: np.ndarray, border: bool = True) -> list[ExtractedFace]:
     """Every face of ``image`` with its mesh where one fits: the thorough search, then, when a face lacks a fitting
     mesh or none was found, the search on the photo turned by 90, 180 and 270 degrees, whose faces replace the
     misfits they overlap and add those the first search missed."""
-    faces = extractor.extract(image, find_faces(extractor.detector, image))
+    faces = extractor.extract(image, find_faces(extractor.detector, image, border=border))
     if faces and all(mesh_matches(f) for f in faces):
         return faces
     # a face without a usable mesh, or none at all: look again with the photo turned by 90, 180 and 270 degrees
@@ -391,6 +398,7 @@ def _summary(inputs: list[InputFile], blocks: dict[str, list[ManifestRow]], reus
         "faces_left_unchanged": sum(r.outcome == "skipped" for r in faces),
         "faces_by_height_px": size_histogram(heights),
         "reasons": dict(Counter(r.reason.split(":")[0] for r in rows if r.outcome not in ("ok",))),
+        "search_limits": SEARCH_LIMITS,
         "fallback": anonymizer.cfg.fallback, "no_face_policy": anonymizer.cfg.no_face,
         "weights_sha256": anonymizer.weights_sha256, "precision": str(anonymizer.dtype or "torch.float32"),
     }
