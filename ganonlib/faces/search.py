@@ -31,7 +31,7 @@ EXTRA_CONFIDENCE = 0.8
 # half its side beyond the border, show the detector the visible part of a cut face large and whole. On 288 faces
 # cut at the 8 edges and corners of 600 px photos they raise the faces found from 175 to 226 (half faces at an edge
 # 80 -> 94 of 96, corners 53 -> 81 of 96), while face-free photos gain 6 false faces in 36 (4 -> 10: covered
-# or re-synthesized patches), at 0.17 -> 0.32 s per photo (benchmarks/results/fail_closed_border.json). The tiles'
+# or re-synthesized patches), at 0.17 -> 0.34 s per photo (benchmarks/results/fail_closed_border.json). The tiles'
 # detections pass at this score: 0.8 found fewer cut faces, 0.6 about as many false faces again as real ones gained.
 BORDER_CONFIDENCE = 0.7
 _EDGE_TILE_SHARE, _EDGE_TILE_MIN, _EDGE_TILE_MAX = 1 / 3, 128, 384
