@@ -13,7 +13,7 @@ from ganonlib.anonymize.convert import convert_lightning_checkpoint
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files, anonymize_pairs
 from ganonlib.cli import main
 from ganonlib.config import PreprocessConfig, SampleConfig
-from ganonlib.data.sample import build_sample
+from ganonlib.data.sample import build_sample, load_photo
 from ganonlib.io import read_manifest
 from ganonlib.train.gan import load_checkpoint
 
@@ -211,3 +211,14 @@ def test_a_folder_of_photos_the_kit_cannot_decode_fails_strict_and_says_why(tmp_
     assert "2 failed (unsupported_format 2), 0 not images" in out and "2 files failed" in err
     rows = _photo_rows(read_manifest(tmp_path / "out" / "manifest.csv"))
     assert rows["IMG_0001.HEIC"].reason.startswith("unsupported_format: a HEIC photo")
+
+
+def test_an_animation_whose_face_is_in_a_later_frame_says_only_the_first_was_searched(tmp_path, generator_file):
+    face = Image.fromarray(np.asarray(Image.fromarray(load_photo("astronaut")).resize((256, 256))))
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (256, 256), (90, 90, 90)).save(tmp_path / "in" / "later.gif", save_all=True,
+                                                    append_images=[face])
+    assert main(["anonymize", str(tmp_path / "in"), str(tmp_path / "out"), "--weights", str(generator_file),
+                 "--device", "cpu"]) == 0
+    row = _photo_rows(read_manifest(tmp_path / "out" / "manifest.csv"))["later.gif"]
+    assert row.reason.startswith("no_face") and row.reason.endswith("only the first of 2 frames anonymized")

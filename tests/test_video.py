@@ -312,3 +312,41 @@ def test_a_face_that_comes_and_goes_between_two_searches_is_caught(models, tmp_p
     for i in (6, 7, 8):
         moved = np.abs(after[i][y0:y1, x0:x1].astype(int) - before[i][y0:y1, x0:x1]).max(axis=2) > 20
         assert moved.mean() > 0.5, i  # replaced or covered, as a searched frame's face is
+
+
+def test_a_truncated_video_says_how_many_frames_it_lost(models, clip, tmp_path):
+    """The container's header states 50 frames (moov first), the file ends after a third of them: the copy holds
+    the frames that decode, and the clip's row says the rest is lost (it read `ok` with no word of it)."""
+    import av
+
+    from ganonlib.anonymize.video import VideoJob, clip_rows
+
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(clip[0])) as source, av.open(str(whole), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.size:
+                packet.stream = stream
+                out.mux(packet)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    assert probe_video(cut).frames == FRAMES
+    result = _anonymize(models, cut, tmp_path / "out.mp4", detect_every=1)
+    assert 0 < result.frames < FRAMES and probe_video(tmp_path / "out.mp4").frames == result.frames
+    job = VideoJob(str(cut), "cut.mp4", "cut.mp4", "", "mp4", str(tmp_path / "out.mp4"))
+    row = clip_rows(job, result, "videos/cut.mp4", "", "blur")[-1]
+    assert f"truncated: the container states {FRAMES} frames, {result.frames} could be decoded" in row.reason
+
+
+def test_an_avi_copy_shows_its_frames_in_order(models, clip, tmp_path):
+    """AVI stores no frame reordering: the copy is written without B-frames (with them, frames 6-9 of 16 decoded
+    as 6, 8, 9, 7)."""
+    from ganonlib.anonymize.video import anonymize_clip
+    from ganonlib.anonymize.video_io import read_frames
+
+    source = tmp_path / "talk.avi"
+    _in_container(clip[0], source, "avi", "mpeg4", frames=16)
+    out = tmp_path / "out" / "talk.avi"
+    anonymize_clip(models[0], models[1], source, out, "avi", progress=False)
+    shown = [pts for _, pts in read_frames(out)]
+    assert len(shown) == 16 and shown == sorted(shown) and len(set(shown)) == 16

@@ -306,15 +306,18 @@ def _as_jpeg(photo_format: str, photo: Photo) -> bool:
 
 def _no_face(anonymizer: Any, photo: Photo, base: dict) -> tuple[list, list[ManifestRow]]:
     policy = anonymizer.cfg.no_face
+    note = f"; {photo.note}" if photo.note else ""  # an animation's other frames were not searched
     if policy == "average":
         name = crop_name(photo.rel, 0)
         return [(name, anonymizer.average_face())], [
-            ManifestRow(outcome="ok", reason="no_face: average face written (policy average)", outputs=name, **base)]
+            ManifestRow(outcome="ok", reason=f"no_face: average face written (policy average){note}", outputs=name,
+                        **base)]
     if policy == "blur" and anonymizer.cfg.paste_back:
         name = photo_name(photo.rel, _as_jpeg(anonymizer.cfg.photo_format, photo))
         return [(name, cover_region(photo.image, "blur"))], [
-            ManifestRow(outcome="ok", reason="no_face: whole photo blurred (policy blur)", outputs=name, **base)]
-    return [], [ManifestRow(outcome="skipped", reason=f"no_face: nothing written (policy {policy})", **base)]
+            ManifestRow(outcome="ok", reason=f"no_face: whole photo blurred (policy blur){note}", outputs=name,
+                        **base)]
+    return [], [ManifestRow(outcome="skipped", reason=f"no_face: nothing written (policy {policy}){note}", **base)]
 
 
 def _compose(anonymizer: Any, photo: Photo, generated: dict[int, np.ndarray], failure: str,

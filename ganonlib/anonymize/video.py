@@ -315,6 +315,9 @@ def anonymize_clip(anonymizer: Any, finder: Any, source: str | Path, out_path: P
         raise
     result = clip.result
     result.codec, result.notes = writer.codec, writer.notes + result.notes
+    if info.frames and result.frames < info.frames:  # a cut file: what follows the last decodable frame is lost
+        result.notes.insert(0, f"truncated: the container states {info.frames} frames, {result.frames} could be "
+                               f"decoded and are in the copy")
     result.tracks = [{"track": t.id, "first_frame": t.born, **t.frames} for t in clip.tracker.all_tracks()]
     return result
 

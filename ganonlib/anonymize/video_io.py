@@ -138,7 +138,8 @@ class VideoWriter:
         self._video.time_base = video.time_base
         self._video.codec_context.time_base = video.time_base
         if self.codec == "libx264":
-            self._video.options = dict(_QUALITY)
+            # AVI stores no reordering: with B-frames its frames decode out of order (and a frame late)
+            self._video.options = {**_QUALITY, **({"bf": "0"} if kind == "avi" else {})}
         elif self.codec.startswith("libvpx"):
             self._video.options = {"crf": "20", "b": "0", "deadline": "good", "cpu-used": "4"}
         else:
