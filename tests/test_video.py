@@ -306,7 +306,7 @@ def test_a_face_that_comes_and_goes_between_two_searches_is_caught(models, tmp_p
     source = tmp_path / "late.mp4"
     x0, y0, x1, y1 = _clip_with_a_face_in(source, 20, range(6, 9))
     result = _anonymize(models, source, tmp_path / "out.mp4", detect_every=5)
-    assert [t["first_frame"] for t in result.tracks] == [6]
+    assert {t["first_frame"] for t in result.tracks} == {6}  # found where it appears (once or, by two passes, twice)
     before = [image for image, _ in read_frames(source)]
     after = [image for image, _ in read_frames(tmp_path / "out.mp4")]
     for i in (6, 7, 8):
@@ -350,3 +350,28 @@ def test_an_avi_copy_shows_its_frames_in_order(models, clip, tmp_path):
     anonymize_clip(models[0], models[1], source, out, "avi", progress=False)
     shown = [pts for _, pts in read_frames(out)]
     assert len(shown) == 16 and shown == sorted(shown) and len(set(shown)) == 16
+
+
+def test_a_variable_rate_clip_keeps_its_timestamps_and_its_length(models, tmp_path):
+    """Frames 33 and 50 ms apart: every frame keeps its time and the copy ends where the source does (the last
+    frame got the average rate's length, and the clip grew from 1.252 to 1.254 s)."""
+    import av
+
+    source = tmp_path / "vfr.mp4"
+    with av.open(str(source), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+        shown = 0
+        for i in range(30):
+            picture = av.VideoFrame.from_ndarray(np.full((240, 320, 3), 8 * i, np.uint8), format="rgb24")
+            picture.pts, picture.time_base = shown, Fraction(1, 1000)
+            out.mux(stream.encode(picture))
+            shown += 33 if i % 2 else 50
+        out.mux(stream.encode(None))
+    _anonymize(models, source, tmp_path / "out.mp4", detect_every=1)
+    before, after = probe_video(source), probe_video(tmp_path / "out.mp4")
+    assert after.duration_s == before.duration_s and after.frames == before.frames == 30
+    from ganonlib.anonymize.video_io import read_frames
+
+    assert [p for _, p in read_frames(tmp_path / "out.mp4")] == [p for _, p in read_frames(source)]

@@ -109,6 +109,8 @@ def read_frames(path: str | os.PathLike, writer: "VideoWriter | None" = None
                 continue
             try:
                 for frame in packet.decode():
+                    if writer is not None and frame.pts is not None and frame.duration:
+                        writer.source_end = max(writer.source_end, frame.pts + frame.duration)
                     yield frame.to_ndarray(format="rgb24"), frame.pts
             except av.error.FFmpegError as err:
                 raise VideoError(f"cannot decode the video: {err}") from None
@@ -150,6 +152,8 @@ class VideoWriter:
         if dropped:
             self.notes.append(f"{dropped} subtitle/data/extra video stream(s) not copied")
         self.frames = 0
+        self.source_end = 0  # where the source's last frame ends, in its time base (0: unknown)
+        self._last, self._shown_until = None, 0  # the newest encoded packet (not yet muxed); the latest pts
 
     @staticmethod
     def _video_codec(kind: str) -> str:
@@ -172,12 +176,27 @@ class VideoWriter:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         frame.pts = pts if pts is not None else self.frames
         frame.time_base = self._time_base
-        self._out.mux(self._video.encode(frame))
+        self._mux(self._video.encode(frame))
         self.frames += 1
+
+    def _mux(self, packets: list) -> None:
+        """Mux all but the newest packet, whose length :meth:`close` sets."""
+        for packet in packets:
+            if self._last is not None:
+                self._out.mux(self._last)
+            self._last = packet
+            self._shown_until = max(self._shown_until, packet.pts if packet.pts is not None else 0)
 
     def close(self) -> None:
         """Flush the encoder and move the finished file into place."""
-        self._out.mux(self._video.encode(None))
+        self._mux(self._video.encode(None))
+        if self._last is not None:
+            # the copy ends where the source does: the muxer ends the track at the latest frame's time plus the last
+            # packet's length, which the encoder sets from the average frame rate (a variable-rate clip then ended
+            # 1.252 -> 1.254 s)
+            if self.source_end > self._shown_until:
+                self._last.duration = self.source_end - self._shown_until
+            self._out.mux(self._last)
         self._out.close()
         self._source.close()
         os.replace(self.partial, self.path)
