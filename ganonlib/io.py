@@ -300,7 +300,7 @@ def csv_text(rows: Iterable[dict], fieldnames: list[str], header: bool = True) -
 def frame_csv(frame: Any) -> str:
     """A pandas DataFrame as CSV text without its index, quoted as :func:`csv_quoting` says (all fields, where a
     string cell holds a "\r")."""
-    cells = (v for column in frame.select_dtypes(include="object") for v in frame[column])
+    cells = (v for column in frame.select_dtypes(exclude="number") for v in frame[column])
     return frame.to_csv(index=False, lineterminator="\n", quoting=csv_quoting(cells))
 
 
