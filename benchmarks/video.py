@@ -41,6 +41,7 @@ from ganonlib.data.synthetic_video import write_synthetic_clip
 from ganonlib.io import atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.metrics.video import video_report
 from ganonlib.models.networks import define_G
+from provenance import provenance  # benchmarks/ is the script's own folder: first on the import path
 
 ROOT = Path(__file__).resolve().parents[1]
 _UNSTEADY = {"smooth_min_cutoff": 1.0e6, "smooth_beta": 0.0}  # a cut-off far above the frame rate: no filter
@@ -122,7 +123,7 @@ def main() -> None:
                 "device": str(anonymizer.device), "torch_threads": torch.get_num_threads(),
                 "generator": Path(weights).name if weights == args.weights else "untrained (speed only)",
                 "generator_sha256": file_sha256(weights)[:16], "image_size": anonymizer.image_size,
-                "frames": args.frames, "fps_of_clip": 25, "runs": runs}
+                "frames": args.frames, "fps_of_clip": 25, "runs": runs, "provenance": provenance()}
     text = json.dumps(line)
     print(text)
     if args.out:
