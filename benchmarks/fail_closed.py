@@ -127,10 +127,10 @@ def main() -> None:
     parser.add_argument("--weights", default="models/gan/generator.pt")
     parser.add_argument("--border", action="store_true", help="faces cut by the border (see above)")
     args = parser.parse_args()
-    if args.border:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from provenance import provenance
+    sys.path.insert(0, str(Path(__file__).parent))
+    from provenance import provenance
 
+    if args.border:
         result = {**border_benchmark(args.source, args.photos or 6), "provenance": provenance()}
         out = Path(__file__).parent / "results" / "fail_closed_border.json"
         atomic_write_text(out, json.dumps(result, indent=1) + "\n")
@@ -174,6 +174,7 @@ def main() -> None:
                 "faces_covered": summary["faces_covered"], "faces_by_height_px": summary["faces_by_height_px"],
                 "mtcnn_faces": found, "mtcnn_faces_changed": found - len(unchanged),
                 "mtcnn_faces_unchanged_in": unchanged, "s_per_photo": round(elapsed / max(len(photos), 1), 3)}
+    result["provenance"] = provenance()
     print(json.dumps(result))
 
 
