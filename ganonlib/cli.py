@@ -84,7 +84,8 @@ def _anonymize(args: argparse.Namespace) -> int:
     print(f"{s['files']} files: {s['faces_found']} faces found, {s['faces_anonymized']} re-synthesized, "
           f"{s['faces_covered']} covered by the fallback ({s['fallback']}), {s['faces_left_unchanged']} left "
           f"unchanged; {s['files_without_face']} without face (policy {s['no_face_policy']}), {s['files_failed']} "
-          f"failed{f' ({why})' if why else ''}, {s['files_not_images']} not images, {s['files_reused']} reused from an earlier run. "
+          f"failed{f' ({why})' if why else ''}, {s['files_not_images']} not images, {s['files_reused']} reused from "
+          f"an earlier run. "
           f"Faces by height: {', '.join(f'{k} px: {v}' for k, v in s['faces_by_height_px'].items() if v) or 'none'}. "
           f"{SEARCH_LIMITS} "
           f"Details: {args.output}/manifest.csv")

@@ -418,7 +418,6 @@ class Params:
 
         return pipeline_methods(self.anonymize.baselines, self.anonymize.external)
 
-
     def stage_item(self, stage: str, *notebook: str) -> tuple[str, ...]:
         """What a foreach/matrix stage of dvc.yaml runs on (its dataset; its method; its folder), found from the
         stage's name (``$DVC_STAGE``, e.g. ``anonymize_baseline@sample-pixel8``) among these params: a stage's

@@ -112,8 +112,8 @@ def undecoded_photo_format(path: str | os.PathLike) -> str:
     with open(path, "rb") as handle:
         head = handle.read(64)
     if head[4:8] == b"ftyp":  # ISO base media: the brands say HEIF (AVIF, also "mif1", is decoded)
-        brand = head[8:12]
-        if brand in _HEIF_BRANDS or (brand in (b"mif1", b"msf1") and b"avi" not in head[:int.from_bytes(head[:4], "big")]):
+        brand, ftyp = head[8:12], head[:int.from_bytes(head[:4], "big")]
+        if brand in _HEIF_BRANDS or (brand in (b"mif1", b"msf1") and b"avi" not in ftyp):
             return "HEIC" if brand.startswith(b"he") else "HEIF"
     if head.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")):
         return "JPEG XL"
@@ -291,9 +291,10 @@ def csv_text(rows: Iterable[dict], fieldnames: list[str], header: bool = True) -
     buffer = io.StringIO()
     if header:
         csv.writer(buffer, lineterminator="\n").writerow(fieldnames)
+    writers = {quoting: csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n", quoting=quoting)
+               for quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_ALL)}
     for row in rows:
-        csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n",
-                       quoting=csv_quoting(row.values())).writerow(row)
+        writers[csv_quoting(row.values())].writerow(row)
     return buffer.getvalue()
 
 

@@ -55,15 +55,16 @@ class Bound:
         return "" if self.used >= self.wanted else f"{self.option} {self.asked} -> {self.used} ({self.limit})"
 
 
-def _by_memory(per_mib: float, device: str = "cpu") -> int:
-    return max(1, int(available_mib(device) * MEMORY_SHARE // per_mib))
+def _by_memory(free_mib: int, per_mib: float) -> int:
+    return max(1, int(free_mib * MEMORY_SHARE // per_mib))
 
 
 def workers_bound(asked: int, option: str = "--workers", every_core: int = 0) -> Bound:
     """Processes on this machine: ``asked`` (``every_core``: one per core) within its cores and free memory."""
-    cores, memory = available_cores(), _by_memory(WORKER_MIB)
+    cores, free = available_cores(), available_mib()
+    memory = _by_memory(free, WORKER_MIB)
     wanted = cores if asked == every_core else asked
-    why = f"{cores} cores" if cores <= memory else f"{available_mib()} MiB free, about {WORKER_MIB} MiB per process"
+    why = f"{cores} cores" if cores <= memory else f"{free} MiB free, about {WORKER_MIB} MiB per process"
     return Bound(option, asked, wanted, min(wanted, cores, memory), why)
 
 
@@ -74,7 +75,7 @@ def jobs_bound(asked: int, option: str = "--n-jobs") -> Bound:
 
 def batch_bound(asked: int, image_size: int, device: str, option: str = "--batch-size") -> Bound:
     """Faces per generator batch within the free memory of ``device`` (RAM on a CPU, the GPU's own memory)."""
-    per_face = FACE_MIB * (image_size / 512) ** 2
+    per_face, free = FACE_MIB * (image_size / 512) ** 2, available_mib(device)
     where = "GPU" if device.startswith("cuda") else "RAM"
-    return Bound(option, asked, asked, min(asked, _by_memory(per_face, device)),
-                 f"{available_mib(device)} MiB of free {where}, about {per_face:.0f} MiB per face")
+    return Bound(option, asked, asked, min(asked, _by_memory(free, per_face)),
+                 f"{free} MiB of free {where}, about {per_face:.0f} MiB per face")

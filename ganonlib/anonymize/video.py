@@ -292,10 +292,10 @@ def anonymize_clip(anonymizer: Any, finder: Any, source: str | Path, out_path: P
     under ``out_path`` then)."""
     info = probe_video(source)
     clip = _ClipAnonymizer(anonymizer, finder, float(info.rate))
-    held_mib = (clip.hold + 2) * info.width * info.height * 3 / 2**20
-    if held_mib > MEMORY_SHARE * available_mib():
+    held_mib, free_mib = (clip.hold + 2) * info.width * info.height * 3 / 2**20, available_mib()
+    if held_mib > MEMORY_SHARE * free_mib:
         raise ClipTooLarge(f"{info.width}x{info.height}: the {clip.hold} frames held back to cover a new face in "
-                           f"them need {held_mib:.0f} MiB, more than half of the {available_mib()} MiB free: lower "
+                           f"them need {held_mib:.0f} MiB, more than half of the {free_mib} MiB free: lower "
                            f"--track-max-gap and --detect-every")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     writer = VideoWriter(source, out_path, kind)

@@ -2,7 +2,7 @@
 
 A face photo (its face box known) is scaled so that the face has a given height and placed on a scene so that only
 a given share of the face lies inside the frame, at one of the four edges or in one of the four corners. The
-privacy test (``tests/test_fail_closed.py``) and the benchmark ``benchmarks/border_faces.py`` build their cases here.
+privacy test (``tests/test_fail_closed.py``) and ``benchmarks/fail_closed.py --border`` build their cases here.
 """
 from __future__ import annotations
 
@@ -29,11 +29,6 @@ class BorderCase:
     @property
     def name(self) -> str:
         return f"{self.edge}_{int(round(self.visible * 100))}pct_{self.face_height}px"
-
-    @property
-    def shown(self) -> float:
-        """Share of the face's area inside the frame (a quarter for a half face in a corner)."""
-        return self.visible ** (2 if "_" in self.edge else 1)
 
 
 def cut_by_border(photo: np.ndarray, face: tuple[float, float, float, float], scene: np.ndarray, edge: str,

@@ -3,10 +3,10 @@
 A detector sees a photo shrunk to its input size (mediapipe: 128 or 192 px), so a 40 px face in a 2000 px photo is a
 few pixels there and is missed; a face cut by the image border lacks the context the detector expects; an
 upside-down face is missed or gets its eyes misplaced. For preprocessing a dataset that costs a training pair; for
-anonymizing it lets a face through. So the search runs the detector on the photo as it is and mirrored out at its border, on
-overlapping tiles at native resolution when the photo is large, on tiles along its edges mirrored out beyond them
-(faces cut by the border), and, on request, on the photo turned by 90, 180
-and 270 degrees; every detection is mapped back to the photo and duplicates are merged.
+anonymizing it lets a face through. So the search runs the detector on the photo as it is and mirrored out at its
+border, on overlapping tiles at native resolution when the photo is large, on tiles along its edges mirrored out
+beyond them (faces cut by the border), and, on request, on the photo turned by 90, 180 and 270 degrees; every
+detection is mapped back to the photo and duplicates are merged.
 """
 from __future__ import annotations
 
