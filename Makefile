@@ -8,9 +8,13 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install repro test verify plots bench lock clean
+.PHONY: install repro test verify plots exps bench lock clean
 
-install: $(STAMP) $(PLOTS_PAGE)
+# Jupyter's settings for the project (etc/ mirrors the venv's etc/): every kernel of the venv, papermill's and
+# JupyterLab's, and the JupyterLab server read them; each file says what it does
+JUPYTER_ETC := $(patsubst etc/%,$(VENV)/etc/%,$(shell find etc -type f))
+
+install: $(STAMP) $(PLOTS_PAGE) $(JUPYTER_ETC)
 
 $(STAMP): requirements.txt requirements-lock.txt requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +27,9 @@ $(STAMP): requirements.txt requirements-lock.txt requirements-nodeps.txt pyproje
 # `dvc plots show` renders from this page without a network (.dvc/config names it)
 $(PLOTS_PAGE): $(STAMP) ganonlib/report/offline_plots.py
 	$(BIN)/python -m ganonlib.report.offline_plots $@
+
+$(VENV)/etc/%: etc/% $(STAMP)
+	install -D -m 644 $< $@
 
 repro: install
 	test -d .dvc || $(BIN)/dvc init --quiet $$(git rev-parse --git-dir >/dev/null 2>&1 || echo --no-scm)
@@ -37,6 +44,10 @@ verify: install
 
 plots: install
 	$(BIN)/dvc plots show
+
+# main and every experiment, only the params and metrics that differ between them
+exps: install
+	$(BIN)/dvc exp show --only-changed --drop 'Created|State|Executor' --precision 3
 
 bench: install
 	$(BIN)/python benchmarks/preprocess.py

@@ -102,13 +102,18 @@ def _anonymize(args: argparse.Namespace) -> int:
     return 0
 
 
+# `ganon train` trains: where the pipeline's generator comes from (gan.source, published_*) is not its choice
+_NOT_TRAIN_OPTIONS = ("dataset", "data_dir", "out_dir", "source", "published_url", "published_sha256",
+                      "published_dir")
+
+
 def _train(args: argparse.Namespace) -> int:
     from ganonlib.train.gan import TrainingDiverged
     from ganonlib.train.launch import train
 
     cfg = GanTrainConfig(data_dir=args.input, out_dir=args.output,
                          **{f.name: getattr(args, f.name) for f in fields(GanTrainConfig)
-                            if f.name not in ("dataset", "data_dir", "out_dir")})
+                            if f.name not in _NOT_TRAIN_OPTIONS})
     try:
         summary = train(cfg)
     except TrainingDiverged as err:
@@ -211,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train the GAN on preprocessed pairs (paper 3.4; defaults: the paper's)")
     train.add_argument("input", help="a folder written by `ganon preprocess` (index.csv, images/, points/)")
     train.add_argument("output", help="output folder: checkpoint.pt, generator.pt, losses.csv, samples/")
-    _add_config_options(train, GanTrainConfig, skip=("dataset", "data_dir", "out_dir"))
+    _add_config_options(train, GanTrainConfig, skip=_NOT_TRAIN_OPTIONS)
     train.set_defaults(run=_train)
 
     conv = sub.add_parser("convert-checkpoint", help="convert the authors' Lightning .ckpt to the kit's format")

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 __all__ = ["AnonymizeConfig", "AnonymizeParams", "ClassifierConfig", "ClassifierEvalConfig", "ConfigError",
-           "BACKENDS", "BLENDS", "DatasetConfig", "FALLBACKS", "GanTrainConfig", "IdentityEvalConfig",
-           "NO_FACE_POLICIES", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params",
+           "BACKENDS", "BLENDS", "DatasetConfig", "FALLBACKS", "GENERATOR_SOURCES", "GanTrainConfig",
+           "IdentityEvalConfig", "NO_FACE_POLICIES", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params",
            "params_section", "setting", "use_project_root"]
 
 T = TypeVar("T")
@@ -33,6 +33,8 @@ FALLBACKS = ("blur", "fill", "none")  # a face found but not re-synthesized
 BLENDS = ("feather", "poisson")  # how a new face is pasted back into its photo (ganonlib.anonymize.paste)
 DATASET_KINDS = ("sample", "celeba", "wider", "affectnet", "ckplus", "faces", "folder")  # ganonlib.data.datasets
 RECOGNIZER_NAMES = ("Dlib", "Facenet512")  # ganonlib.metrics.identity
+# where the pipeline's generator comes from: the kit's trainer, or one of the authors' checkpoints (ganonlib.published)
+GENERATOR_SOURCES = ("train", "publication", "demo")
 # videos: between two searches only one detector pass over the whole frame looks for new faces, which misses the
 # small ones the search's tiles find: at most 10 frames (0.4 s at 25 fps) go without a full search
 MAX_DETECT_EVERY = 10
@@ -224,6 +226,15 @@ class PreprocessConfig:
 class GanTrainConfig:
     """GAN training (paper 3.4): the paper's settings by default, the trainer's speed settings beside them."""
 
+    source: str = setting("train", "train (the kit's trainer) | publication (the authors' 25-epoch checkpoint, the "
+                          "paper's model) | demo (their 50-epoch one): fetched, verified and converted, no training",
+                          choices=GENERATOR_SOURCES)
+    published_url: str = setting("", "where a published checkpoint comes from: empty = the authors' link; a mirror's "
+                                 "URL, or the path of the .ckpt on this machine")
+    published_sha256: str = setting("", "its expected sha256: empty = the published one (demo has none)",
+                                    check=lambda v: "" if v == "" or re.fullmatch(r"[0-9a-f]{64}", v) else
+                                    "64 lowercase hex digits, or empty")
+    published_dir: str = setting("models/published", "where a fetched checkpoint is kept (687 MB, fetched once)")
     data_dir: str = setting("", "folder of preprocessed pairs; empty = data/processed/<dataset>")
     out_dir: str = setting("models/gan", "checkpoint.pt, generator.pt, losses and sample grids")
     dataset: str = setting("celeba", "processed dataset trained on (data/processed/<dataset>; paper: celeba)")
@@ -445,6 +456,7 @@ class Params:
 # dvc.yaml's foreach/matrix stages and the params.yaml lists they run over (a matrix in its keys' order)
 _STAGE_ITEMS: dict[str, Callable[[Params], list[tuple[str, ...]]]] = {
     "preprocess": lambda p: [(name,) for name in p.datasets],
+    "generator": lambda p: [(p.gan.source,)],
     "anonymize_ours": lambda p: [(name,) for name in p.anonymize.datasets],
     "anonymize_baseline": lambda p: [(d, m) for d in p.anonymize.datasets for m in p.anonymize.baselines],
     "anonymize_external": lambda p: [(d, m) for d in p.anonymize.datasets for m in p.anonymize.external],

@@ -14,12 +14,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from ganonlib.io import file_sha256
+from ganonlib.progress import progress_bar
 from ganonlib.weights import WeightsError
 
-__all__ = ["PUBLISHED", "DownloadError", "PublishedCheckpoint", "download"]
+__all__ = ["PUBLISHED", "DownloadError", "PublishedCheckpoint", "download", "verify_file"]
 
 _CHUNK = 1 << 20
 
@@ -74,7 +73,7 @@ def _transfer(url: str, part: Path, timeout: float, progress: bool) -> None:
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
         with open(part, "ab" if offset else "wb") as out, \
-                tqdm(total=total, initial=offset, unit="B", unit_scale=True, desc=part.name.removesuffix(".part"),
+                progress_bar(total=total, initial=offset, unit="B", unit_scale=True, desc=part.name.removesuffix(".part"),
                      disable=not progress) as bar:
             while chunk := response.read(_CHUNK):
                 out.write(chunk)
@@ -107,14 +106,15 @@ def download(url: str, dest: str | Path, size: int | None = None, sha256: str | 
                     raise DownloadError(f"{url}: {err} after {retries} retries; {kept:,} bytes kept in {part}, "
                                         f"run the same command again to resume") from None
                 time.sleep(min(2 ** attempt, 30))
-        _verify(part, size, sha256, allow_mismatch)
+        verify_file(part, size, sha256, allow_mismatch)
         os.replace(part, dest)
     else:
-        _verify(dest, size, sha256, allow_mismatch)
+        verify_file(dest, size, sha256, allow_mismatch)
     return dest
 
 
-def _verify(path: Path, size: int | None, sha256: str | None, allow_mismatch: bool) -> None:
+def verify_file(path: Path, size: int | None, sha256: str | None, allow_mismatch: bool = False) -> None:
+    """Size, then sha256, where known; a mismatch is a :class:`DownloadError` with both values."""
     problems = []
     if size is not None and path.stat().st_size != size:
         problems.append(f"size {path.stat().st_size:,} bytes, expected {size:,}")

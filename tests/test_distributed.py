@@ -48,7 +48,8 @@ def test_gpus_2_trains_one_resumable_run_in_two_processes(pairs, tmp_path, capsy
     """``gpus: 2`` starts two processes (here CPU ones); the first writes the run's outputs, a resumed run ends
     where an uninterrupted one does, and a time budget stops both ranks after the same step."""
     settings = {"epochs": 2, "batch_size": 1, "samples": 1, "seed": 3}
-    summary = train_gan(GanTrainConfig(str(pairs), str(tmp_path / "full"), device="cpu", gpus=2, **settings))
+    run = {"data_dir": str(pairs), "device": "cpu", "gpus": 2}
+    summary = train_gan(GanTrainConfig(out_dir=str(tmp_path / "full"), **run, **settings))
     assert summary["processes"] == 2 and summary["epochs_run"] == 2 and summary["train_pairs"] == 3
     assert "epoch 2/2" in capsys.readouterr().out  # the processes' progress reaches the caller (a notebook cell)
     losses = pd.read_csv(tmp_path / "full" / "losses.csv")
@@ -58,8 +59,8 @@ def test_gpus_2_trains_one_resumable_run_in_two_processes(pairs, tmp_path, capsy
     assert "down1.model.0.weight" in load_checkpoint(tmp_path / "full" / GENERATOR)["generator"]
     # stopped after epoch 1 and resumed: every rank continues its own random stream (dropout), so the weights are
     # those of the uninterrupted run
-    train_gan(GanTrainConfig(str(pairs), str(tmp_path / "split"), device="cpu", gpus=2, **{**settings, "epochs": 1}))
-    resumed = train_gan(GanTrainConfig(str(pairs), str(tmp_path / "split"), device="cpu", gpus=2, **settings))
+    train_gan(GanTrainConfig(out_dir=str(tmp_path / "split"), **run, **{**settings, "epochs": 1}))
+    resumed = train_gan(GanTrainConfig(out_dir=str(tmp_path / "split"), **run, **settings))
     assert resumed["resumed_from_epoch"] == 1
     whole, split = (load_checkpoint(tmp_path / run / CHECKPOINT) for run in ("full", "split"))
     for name, tensor in whole["generator"].items():

@@ -68,7 +68,7 @@ def test_the_pipeline_notebooks_run_from_jupyterlabs_folder(tmp_path):
     assert all((processed / p).is_file() for p in pairs.image)
     if (pairs.split == "train").sum() < 2:
         pytest.skip("too few train pairs for the GAN notebook")
-    run("03_train_gan.ipynb")
+    run("03_generator.ipynb")
     gan = project / "models" / "gan"
     assert (gan / "generator.pt").is_file() and (gan / "samples" / "epoch_001.png").is_file()
     run("04_anonymize.ipynb", dataset="sample")

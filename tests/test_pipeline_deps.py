@@ -64,7 +64,7 @@ def test_touching_a_module_changes_exactly_the_stages_that_import_it(stages):
     for module, names in importers.items():
         assert names == {n for n, (_, deps) in stages.items() if module in deps}, module
     # the knots the issue named: each of these modules reaches the stage that runs it
-    assert "train_gan" in importers["ganonlib/faces/landmarks.py"]  # renders the GAN's input
+    assert "generator@train" in importers["ganonlib/faces/landmarks.py"]  # renders the GAN's input
     assert importers["ganonlib/config.py"] == set(stages)
     assert "eval_identity" in importers["ganonlib/faces/landmarks.py"]  # the NME mesher
     assert "paper_report" in importers["ganonlib/metrics/method_images.py"]

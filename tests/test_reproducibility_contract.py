@@ -10,7 +10,7 @@ from ganonlib.train.gan import CHECKPOINT, GENERATOR, LOSS_NAMES, GanTrainConfig
 
 
 def _outputs(out) -> dict[str, str]:
-    """What the train_gan stage hands to DVC (every file but the losses' timing column), by digest."""
+    """What the generator@train stage hands to DVC (every file but the losses' timing column), by digest."""
     files = [out / GENERATOR, out / f"{GENERATOR}.sha256", out / CHECKPOINT, *sorted((out / "samples").iterdir())]
     digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     digests["losses"] = pd.read_csv(out / "losses.csv")[list(LOSS_NAMES)].to_csv()

@@ -21,7 +21,8 @@ from ganonlib.metrics.attributes import multilabel_summary
 from ganonlib.metrics.emotion import classification_summary
 from ganonlib.metrics.schemas import TrainingResult
 from ganonlib.models.classifier import build_classifier
-from ganonlib.train.classifier import ClassifierConfig, ImageLabels, predict, train_classifier
+from ganonlib.train.classifier import ClassifierConfig, ImageLabels, predict
+from ganonlib.train.classifier_reuse import trained_classifier
 from ganonlib.train.live import TrainingLog
 
 __all__ = ["TrainedClassifier", "training_scenario"]
@@ -68,7 +69,8 @@ def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[st
                       methods: list[str], cfg: ClassifierConfig, models_dir: str | Path, progress: bool = True,
                       live_dir: str | Path | None = None) -> tuple[pd.DataFrame, TrainingResult]:
     """``frame``: :func:`ganonlib.metrics.method_images.method_images` over train/val/test; ``labels``: (N,) class
-    indices or (N, A) multi-hot rows of ``frame``. Writes ``<models_dir>/<training set>/best.pt`` and, with
+    indices or (N, A) multi-hot rows of ``frame``. Writes ``<models_dir>/<training set>/best.pt`` (read back
+    instead when that training set, its labels and the settings are unchanged) and, with
     ``live_dir``, each training set's loss curves (``<training set>/<metric>``) to ``<live_dir>/{step,epoch}/``
     (DVCLive).
 
@@ -85,8 +87,8 @@ def training_scenario(frame: pd.DataFrame, labels: np.ndarray, classes: tuple[st
         train = ImageLabels(frame[method][train_rows].tolist(), labels[train_rows], cfg.image_size, train=True)
         if log is not None:
             log.begin(method)
-        model, info = train_classifier(train, val, len(classes), cfg, models_dir / method, progress=progress,
-                                       log=log)
+        model, info = trained_classifier(train, val, len(classes), cfg, models_dir / method, progress=progress,
+                                         log=log)
         result[method] = {"train_images": int(train_rows.sum()), **{k: v for k, v in info.items() if k != "config"}}
         for name, (paths, y) in evaluation.items():
             if not paths:  # a tiny dataset may lack a split: nothing to score there

@@ -81,7 +81,7 @@ def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorUNe
     any device. A file that is not a whole, finite generator of the kit's shape is one :class:`WeightsError` saying
     what is wrong with it."""
     path = require_weights([Path(path)], "GAN generator",
-                           "train one with `dvc repro train_gan`, or convert the published checkpoint with "
+                           "train one with `dvc repro`, or set gan.source: publication, or convert a checkpoint with "
                            "`ganon convert-checkpoint`")
     if path.stat().st_size == 0:
         raise WeightsError(f"{path} is empty (0 bytes): train or convert the generator again")

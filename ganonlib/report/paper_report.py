@@ -14,7 +14,7 @@ import pandas as pd
 
 from ganonlib.io import atomic_write_text, read_image
 from ganonlib.metrics.method_images import method_images, provided_methods
-from ganonlib.report.figures import save_figure, subplots
+from ganonlib.report.curves import save_figure, subplots
 from ganonlib.report.tables import (METHOD_NAMES, caption_table1, caption_table2, caption_table3,
                                     caption_table4, caption_table5, caption_table6, scored_splits, table1, table2,
                                     table3, table4, table5, table6)

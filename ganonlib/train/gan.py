@@ -23,7 +23,6 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from torchvision.utils import make_grid
-from tqdm.auto import tqdm
 
 from ganonlib.config import GanTrainConfig
 from ganonlib.data.pairs import PairDataset, from_model_range, to_model_range
@@ -33,9 +32,11 @@ from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_torch
 from ganonlib.models.generator_file import load_checkpoint, save_generator
 from ganonlib.models.networks import define_D, define_G
 from ganonlib.models.pix2pix import Pix2Pix, make_optimizers
+from ganonlib.progress import progress_bar
 from ganonlib.train.live import TrainingLog
 
-__all__ = ["GanTrainConfig", "TrainingDiverged", "build_models", "load_checkpoint", "train_gan", "training_step"]
+__all__ = ["GanTrainConfig", "TrainingDiverged", "build_models", "load_checkpoint", "train_gan", "training_step",
+           "write_sample_grid"]
 
 CHECKPOINT = "checkpoint.pt"
 LOSS_NAMES = ("g_total", "g_gan", "g_l1", "d_total")  # the order of StepLosses.stacked()
@@ -54,7 +55,8 @@ def _seed_all(seed: int) -> None:
 
 # settings that may change between a killed run and its resumption without changing what is being trained
 _RESUMABLE = {"dataset", "epochs", "device", "compile", "compile_mode", "resume", "samples", "out_dir", "data_dir",
-              "max_seconds", "checkpoint_every", "num_workers", "cache_dir"}
+              "max_seconds", "checkpoint_every", "num_workers", "cache_dir", "source", "published_url",
+              "published_sha256", "published_dir"}
 
 
 def _same_run(saved: dict, current: dict) -> bool:
@@ -211,7 +213,7 @@ class _Run:
         batches, count = self._batches(epoch)
         limit = min(self.cfg.max_steps_per_epoch or count, count)
         # the loop ends by itself after `limit` batches, so that the bar shows them all
-        bar = tqdm(islice(batches, limit), total=limit, desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
+        bar = progress_bar(islice(batches, limit), total=limit, desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
                    disable=self.rank != 0)
         pending: list[torch.Tensor] = []  # per-step losses, logged at the next sync point
         for points, faces in bar:
@@ -264,15 +266,10 @@ class _Run:
             spent = bool(flag.item())
         return spent
 
-    @torch.inference_mode()
     def sample_grid(self, epoch: int) -> None:
         self.g.eval()
-        marks = self._marks(self.preview.points)
-        fake = from_model_range(self.g(self._to_device(marks))).cpu()
-        faces = torch.from_numpy(np.asarray(self.preview.faces))
-        tiles = [t for i in range(len(fake)) for t in (marks[i].cpu().expand(3, -1, -1), faces[i], fake[i])]
-        grid = make_grid(tiles, nrow=3, padding=0).permute(1, 2, 0).numpy()  # rows of landmarks | real | generated
-        atomic_write_image(self.out / "samples" / f"epoch_{epoch + 1:03d}.png", grid)
+        write_sample_grid(self.g, self.preview, self.style, self.device,
+                          self.out / "samples" / f"epoch_{epoch + 1:03d}.png", self.cfg.channels_last)
 
     def rng_states(self) -> list[dict[str, torch.Tensor]]:
         """Every rank's RNG state, so that each resumes its own dropout masks; under DDP a collective: every rank
@@ -291,6 +288,21 @@ class _Run:
                  "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "epoch": epoch,
                  "rng": rng, "config": self.settings}
         atomic_write_torch(self.out / CHECKPOINT, state)
+
+
+@torch.inference_mode()
+def write_sample_grid(generator: torch.nn.Module, pairs: PairDataset, style: str, device: torch.device,
+                      path: Path, channels_last: bool = False) -> Path:
+    """One row per pair: landmarks | real face | generated face, at the pairs' size (what a reader checks first)."""
+    size = pairs.image_size
+    marks = render_landmarks_torch(pairs.points.to(device), size, style)
+    x = to_model_range(marks)
+    x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    fake = from_model_range(generator(x)).cpu()
+    faces = torch.from_numpy(np.asarray(pairs.faces))
+    tiles = [t for i in range(len(fake)) for t in (marks[i].cpu().expand(3, -1, -1), faces[i], fake[i])]
+    grid = make_grid(tiles, nrow=3, padding=0).permute(1, 2, 0).numpy()  # rows of landmarks | real | generated
+    return atomic_write_image(path, grid)
 
 
 def _append_loss_row(path: Path, row: dict) -> None:

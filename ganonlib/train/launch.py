@@ -1,5 +1,5 @@
 """Where GAN training starts: :func:`train` trains in this process (one GPU, or a process that ``torchrun`` started)
-or starts ``gpus`` processes (DDP, one per GPU) from one call, e.g. from the ``03_train_gan`` notebook.
+or starts ``gpus`` processes (DDP, one per GPU) from one call, e.g. from the ``03_generator`` notebook.
 
 With ``gpus > 1`` it runs ``torchrun --standalone`` on this module; every process trains one rank
 (:func:`ganonlib.train.gan.train_gan`) and the first writes the run's summary, which is read back here. Without CUDA (tests, CI) the processes run on the CPU over
