@@ -1,4 +1,5 @@
-"""00_explore.ipynb in a real browser: JupyterLab on 127.0.0.1, headless Chromium, Run All, then one widget changed.
+"""The notebooks in a real browser: JupyterLab on 127.0.0.1, headless Chromium. 00_explore: Run All, then one widget
+changed. A stage notebook: Run All and save, as a user would, and git still has nothing to report.
 
 Needs Debian's ``chromium`` (``.ci/run`` installs it) and Playwright's Python package (requirements.txt), which
 drives that system browser: nothing is downloaded. The screenshot lands in ``reports/explore_screenshot.png``.
@@ -21,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "reports" / "explore_screenshot.png"
 NOTEBOOK = ROOT / "notebooks" / "00_explore.ipynb"
+STAGE_NOTEBOOK = ROOT / "notebooks" / "10_eval_identity.ipynb"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 WIDGET_IMAGES = ".jupyter-widgets .jp-OutputArea-output img"
 
@@ -31,14 +33,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def lab(tmp_path):
+@pytest.fixture(params=[False], ids=["no-autosave"])
+def lab(request, tmp_path):
+    """JupyterLab serving the project; ``request.param``: whether it autosaves (as a user's does)."""
     if CHROMIUM is None:
         pytest.skip("no chromium on this machine (.ci/run installs Debian's package)")
     port, token = _free_port(), secrets.token_hex(16)
     settings = tmp_path / "settings"
-    # the notebook in git stays output-free: no autosave of what the test runs; no news pop-up over the screenshot
-    for plugin, values in (("docmanager-extension/plugin", {"autosave": False}),
+    # no news pop-up over the screenshot
+    for plugin, values in (("docmanager-extension/plugin", {"autosave": request.param}),
                            ("apputils-extension/notification", {"fetchNews": "false"})):
         target = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +73,17 @@ def _busy(page) -> bool:
                          ".some(p => p.textContent.includes('*'))")
 
 
+def _open_and_run_all(page, url: str, token: str, notebook: Path) -> None:
+    page.goto(f"{url}/lab/tree/{notebook.relative_to(ROOT)}?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=120_000)
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                           ".connectionStatus === 'connected'", timeout=120_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
 def test_run_all_renders_the_panels_and_a_new_photo_changes_them(lab):
     from playwright.sync_api import sync_playwright
 
@@ -78,14 +92,7 @@ def test_run_all_renders_the_panels_and_a_new_photo_changes_them(lab):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1600, "height": 1200})
-        page.goto(f"{url}/lab/tree/notebooks/00_explore.ipynb?token={token}")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                               " && window.jupyterapp.shell.currentWidget.sessionContext"
-                               " && window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=120_000)
-        page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                               ".connectionStatus === 'connected'", timeout=120_000)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        _open_and_run_all(page, url, token, NOTEBOOK)
         page.wait_for_function(f"() => document.querySelectorAll('{WIDGET_IMAGES}').length >= 2", timeout=300_000)
         deadline = time.time() + 300
         while _busy(page) and time.time() < deadline:
@@ -104,3 +111,35 @@ def test_run_all_renders_the_panels_and_a_new_photo_changes_them(lab):
         browser.close()
     assert SCREENSHOT.stat().st_size > 10_000
     assert NOTEBOOK.read_bytes() == saved, "the notebook was saved with outputs"
+
+
+@pytest.mark.parametrize("lab", [True], ids=["autosave"], indirect=True)
+def test_run_all_and_save_leave_a_stage_notebook_as_git_has_it(lab):
+    """The server's pre-save hook (ganonlib.notebook_hooks, installed by `make install`) writes the notebook without
+    its outputs: git and `dvc status` see the file they know, while the outputs stay on screen."""
+    from playwright.sync_api import sync_playwright
+
+    if not (ROOT / "data" / "anonymized" / "sample").is_dir():
+        pytest.skip("the stage's inputs are not here: run `make repro` first")
+    url, token = lab
+    saved = STAGE_NOTEBOOK.read_bytes()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        _open_and_run_all(page, url, token, STAGE_NOTEBOOK)
+        page.wait_for_function("() => /\\[\\d+\\]/.test(document.querySelector('.jp-CodeCell .jp-InputPrompt')"
+                               ".textContent)", timeout=300_000)
+        deadline = time.time() + 600
+        while _busy(page) and time.time() < deadline:
+            time.sleep(1)
+        assert not _busy(page), "the kernel never went idle"
+        text = page.inner_text(".jp-Notebook")
+        assert "Traceback" not in text, text[-3000:]
+        assert page.locator(".jp-OutputArea-output").count() > 0  # the outputs are on screen
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=60_000)
+        browser.close()
+    assert STAGE_NOTEBOOK.read_bytes() == saved, "the stage notebook was saved with its outputs"
+    status = subprocess.run(["git", "status", "--porcelain", "--", "notebooks"], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert status.stdout == ""
