@@ -47,7 +47,7 @@ plots: install
 
 # main and every experiment, only the params and metrics that differ between them
 exps: install
-	$(BIN)/dvc exp show --only-changed --drop 'Created|State|Executor' --precision 3
+	$(BIN)/python -m ganonlib.report.experiments
 
 bench: install
 	$(BIN)/python benchmarks/preprocess.py
