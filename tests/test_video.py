@@ -67,7 +67,11 @@ def test_no_face_of_the_synthetic_clip_comes_through_unchanged(models, clip, def
     assert report["frames"] == FRAMES and report["faces_checked"] >= FRAMES  # both faces, most frames
     assert report["frames_with_a_leak"] == 0, report["leaks"]
     assert result.faces["ok"] > FRAMES // 2  # most face-frames re-synthesized, not just covered
-    assert result.frames_searched == (FRAMES if detect_every == 1 else pytest.approx(FRAMES / 3, abs=FRAMES / 4))
+    # every k-th frame is searched, and any frame in which the detector's pass sees a face no track holds; how many
+    # of those there are depends on the machine: 30 of 50 with k=3 on an AMD EPYC with AVX-512, PyTorch capped at
+    # AVX2 or not (mediapipe's TFLite kernels choose their own path), where the band 17 +- 12.5 once passed
+    scheduled = len(range(0, FRAMES, detect_every))
+    assert result.frames_searched == FRAMES if detect_every == 1 else scheduled <= result.frames_searched < FRAMES
     assert report["stability_ratio"] <= 1.5  # no more frame-to-frame change in the faces than the input has
     assert not list(out.parent.glob("*.partial"))
 
