@@ -73,8 +73,8 @@ def _transfer(url: str, part: Path, timeout: float, progress: bool) -> None:
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
         with open(part, "ab" if offset else "wb") as out, \
-                progress_bar(total=total, initial=offset, unit="B", unit_scale=True, desc=part.name.removesuffix(".part"),
-                     disable=not progress) as bar:
+                progress_bar(total=total, initial=offset, unit="B", unit_scale=True,
+                             desc=part.name.removesuffix(".part"), disable=not progress) as bar:
             while chunk := response.read(_CHUNK):
                 out.write(chunk)
                 bar.update(len(chunk))

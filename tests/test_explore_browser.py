@@ -73,6 +73,13 @@ def _busy(page) -> bool:
                          ".some(p => p.textContent.includes('*'))")
 
 
+def _wait_until_idle(page, seconds: float) -> None:
+    deadline = time.time() + seconds
+    while _busy(page) and time.time() < deadline:
+        time.sleep(1)
+    assert not _busy(page), "the kernel never went idle"
+
+
 def _open_and_run_all(page, url: str, token: str, notebook: Path) -> None:
     page.goto(f"{url}/lab/tree/{notebook.relative_to(ROOT)}?token={token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
@@ -94,10 +101,7 @@ def test_run_all_renders_the_panels_and_a_new_photo_changes_them(lab):
         page = browser.new_page(viewport={"width": 1600, "height": 1200})
         _open_and_run_all(page, url, token, NOTEBOOK)
         page.wait_for_function(f"() => document.querySelectorAll('{WIDGET_IMAGES}').length >= 2", timeout=300_000)
-        deadline = time.time() + 300
-        while _busy(page) and time.time() < deadline:
-            time.sleep(1)
-        assert not _busy(page), "the kernel never went idle"
+        _wait_until_idle(page, 300)
         text = page.inner_text(".jp-Notebook")
         assert "Traceback" not in text and "Error" not in text.replace("emotion", ""), text[-3000:]
         assert page.locator(".jp-OutputArea-output img").count() >= 4  # the static figures and the widget's
@@ -129,10 +133,7 @@ def test_run_all_and_save_leave_a_stage_notebook_as_git_has_it(lab):
         _open_and_run_all(page, url, token, STAGE_NOTEBOOK)
         page.wait_for_function("() => /\\[\\d+\\]/.test(document.querySelector('.jp-CodeCell .jp-InputPrompt')"
                                ".textContent)", timeout=300_000)
-        deadline = time.time() + 600
-        while _busy(page) and time.time() < deadline:
-            time.sleep(1)
-        assert not _busy(page), "the kernel never went idle"
+        _wait_until_idle(page, 600)
         text = page.inner_text(".jp-Notebook")
         assert "Traceback" not in text, text[-3000:]
         assert page.locator(".jp-OutputArea-output").count() > 0  # the outputs are on screen

@@ -24,7 +24,8 @@ from ganonlib.models.generator_file import check_image_size, save_generator
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.weights import WeightsError, verify_sha256
 
-__all__ = ["Inert", "UnsafeCheckpointError", "convert_lightning_checkpoint", "read_lightning_checkpoint"]
+__all__ = ["Inert", "UnsafeCheckpointError", "convert_lightning_checkpoint", "convert_lightning_state",
+           "read_lightning_checkpoint"]
 
 # rebuilt for real: what torch's own pickles of tensors and state dicts consist of
 _REAL = {
@@ -130,7 +131,14 @@ def convert_lightning_checkpoint(src: str | Path, dst: str | Path, image_size: i
     if image_size is not None:  # refused before the checkpoint is even read
         check_image_size(image_size, "--image-size")
     verify_sha256(src, sha256)
-    state = read_lightning_checkpoint(src)
+    return convert_lightning_state(read_lightning_checkpoint(src), src, dst, image_size, landmarks_style)
+
+
+def convert_lightning_state(state: Any, src: str | Path, dst: str | Path, image_size: int | None = None,
+                            landmarks_style: str | None = None) -> str:
+    """:func:`convert_lightning_checkpoint` on a checkpoint already read (:func:`read_lightning_checkpoint`) from
+    ``src``: a caller that needs more of it reads the file once."""
+    src, dst = Path(src), Path(dst)
     weights = state.get("state_dict", state) if isinstance(state, dict) else {}
     generator = {k.removeprefix("generator."): v for k, v in weights.items()
                  if isinstance(k, str) and k.startswith("generator.")}

@@ -29,29 +29,28 @@ def provide_generator(cfg: GanTrainConfig) -> dict:
     return _published_generator(cfg)
 
 
-def checkpoint_location(cfg: GanTrainConfig) -> tuple[str, Path]:
-    """(where the checkpoint comes from, where it is kept): a URL and ``published_dir/<file>``, or a local path and
-    that path itself (verified where it lies, never copied)."""
+def checkpoint_location(cfg: GanTrainConfig) -> tuple[str | None, Path]:
+    """(the URL to fetch it from, where it is kept): a URL and ``published_dir/<file>``, or None and the local path
+    named (verified where it lies, never copied)."""
     published = PUBLISHED[cfg.source]
     source = cfg.published_url or published.url
     parsed = urlparse(source)
     if parsed.scheme in ("http", "https"):
         return source, Path(cfg.published_dir) / published.filename
-    local = Path(parsed.path if parsed.scheme == "file" else source)
-    return source, local
+    return None, Path(parsed.path if parsed.scheme == "file" else source)
 
 
 def _published_generator(cfg: GanTrainConfig) -> dict:
-    from ganonlib.anonymize.convert import convert_lightning_checkpoint, read_lightning_checkpoint
+    from ganonlib.anonymize.convert import convert_lightning_state, read_lightning_checkpoint
 
     published = PUBLISHED[cfg.source]
     # a hash given in params.yaml replaces the published pair (a mirror serving another file is then that file)
     sha256 = cfg.published_sha256 or published.sha256
     size = None if cfg.published_sha256 else published.size
-    source, checkpoint = checkpoint_location(cfg)
+    url, checkpoint = checkpoint_location(cfg)
     try:
-        if source.startswith(("http://", "https://")):
-            download(source, checkpoint, size, sha256)
+        if url is not None:
+            download(url, checkpoint, size, sha256)
         elif not checkpoint.is_file():
             raise MissingWeightsError(
                 f"gan.published_url: {checkpoint} does not exist: put the authors' {published.filename} there, or "
@@ -62,8 +61,8 @@ def _published_generator(cfg: GanTrainConfig) -> dict:
         raise DownloadError(str(err).replace("run again with --allow-mismatch",
                                              "set gan.published_sha256 to its sha256")) from None
     out = Path(cfg.out_dir)
-    digest = convert_lightning_checkpoint(checkpoint, out / "generator.pt")
-    state = read_lightning_checkpoint(checkpoint)
+    state = read_lightning_checkpoint(checkpoint)  # once: the generator and the record both come from it
+    digest = convert_lightning_state(state, checkpoint, out / "generator.pt")
     record = {"source": cfg.source, "checkpoint": str(checkpoint),
               "checkpoint_sha256": sha256 or file_sha256(checkpoint),
               "sha256_published": published.sha256 is not None and not cfg.published_sha256,
@@ -75,8 +74,6 @@ def _published_generator(cfg: GanTrainConfig) -> dict:
 
 def _sample_grid(cfg: GanTrainConfig, generator_path: Path) -> Path:
     """What the converted generator paints from the first validation landmarks of ``gan.dataset``."""
-    import torch
-
     from ganonlib.data.pairs import PairDataset
     from ganonlib.devices import resolve_device
     from ganonlib.models.generator_file import load_generator
@@ -88,5 +85,4 @@ def _sample_grid(cfg: GanTrainConfig, generator_path: Path) -> Path:
     samples = Path(cfg.out_dir) / "samples"
     for old in samples.glob("*.png"):  # another source's grids would be taken for this generator's
         old.unlink()
-    with torch.inference_mode():
-        return write_sample_grid(generator, pairs, settings.landmarks_style, device, samples / f"{cfg.source}.png")
+    return write_sample_grid(generator, pairs, settings.landmarks_style, device, samples / f"{cfg.source}.png")
