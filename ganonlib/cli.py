@@ -63,6 +63,11 @@ def _preprocess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replaced(summary: dict) -> str:
+    n = summary.get("outputs_replaced", 0)
+    return f" ({n} outputs of earlier runs, written again under other names, removed)" if n else ""
+
+
 def _anonymize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -73,6 +78,9 @@ def _anonymize(args: argparse.Namespace) -> int:
     cfg = AnonymizeConfig(**{f.name: getattr(args, f.name) for f in fields(AnonymizeConfig)})
     detection = PreprocessConfig(**{f.name: getattr(args, f.name) for f in fields(PreprocessConfig)
                                     if f.name not in _ANON_SKIP})
+    if args.paste_back:
+        print("ganon: note: --paste-back is the default now (whole photos are always written); --crops adds the "
+              "aligned crops", file=sys.stderr)
     check_paths(Path(args.input), Path(args.output))  # refused before the generator loads; walked once, later
     anonymizer = Anonymizer(cfg, detection, follow_generator_size=True)
     if anonymizer.bounds:
@@ -85,7 +93,7 @@ def _anonymize(args: argparse.Namespace) -> int:
           f"{s['faces_covered']} covered by the fallback ({s['fallback']}), {s['faces_left_unchanged']} left "
           f"unchanged; {s['files_without_face']} without face (policy {s['no_face_policy']}), {s['files_failed']} "
           f"failed{f' ({why})' if why else ''}, {s['files_not_images']} not images, {s['files_reused']} reused from "
-          f"an earlier run. "
+          f"an earlier run{_replaced(s)}. "
           f"Faces by height: {', '.join(f'{k} px: {v}' for k, v in s['faces_by_height_px'].items() if v) or 'none'}. "
           f"{SEARCH_LIMITS} "
           f"Details: {args.output}/manifest.csv")
@@ -205,10 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     anon = sub.add_parser("anonymize", help="replace every face with a GAN-synthesized one (paper 3.4)")
     anon.add_argument("input", help="a photo, a video (mp4, mov, avi, mkv, webm: known by content) or a folder of "
                                      "them (the tree is mirrored)")
-    anon.add_argument("output", help="output folder (not the input, nor holding it): faces/<name>_f<k>.png "
-                                      "(aligned anonymized crops), photos/<name>.png|jpg (--paste-back), "
-                                      "videos/<name> (every frame), manifest.csv, summary.json")
+    anon.add_argument("output", help="output folder (not the input, nor holding it): photos/<name> (each photo "
+                                      "under its own relative name and in its own format), videos/<name> (every "
+                                      "frame), faces/<name>_f<k>.png (aligned anonymized crops, with --crops), "
+                                      "manifest.csv, summary.json")
     _add_config_options(anon, AnonymizeConfig)
+    # the whole photos were written only with --paste-back before they became the default: still accepted
+    anon.add_argument("--paste-back", action="store_true", help=argparse.SUPPRESS)
     # anonymizing caps nothing unless asked: every face found is re-synthesized or covered
     _add_config_options(anon, PreprocessConfig, skip=_ANON_SKIP, defaults={"max_faces": 0})
     anon.set_defaults(run=_anonymize)

@@ -3,7 +3,7 @@
 ``scheduler: ""`` keeps joblib's own worker processes (``n_jobs``). ``scheduler: tcp://host:8786`` sends the same
 ``joblib.Parallel`` calls to the workers of a running Dask cluster through joblib's Dask backend: same tasks, same
 results, written by the workers where the stage says. Every worker must therefore see the project's paths (a shared
-file system, as on an HPC cluster). The README ("Scaling out") says how to start a cluster.
+file system, as on an HPC cluster). docs/scaling.md says how to start a cluster.
 """
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ def parallel_backend(scheduler: str, n_jobs: int, connect_timeout_s: float = 20.
         client = Client(scheduler, timeout=connect_timeout_s, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise ClusterError(f"no Dask scheduler answers at {scheduler} ({type(err).__name__}): start one with "
-                           f"`dask scheduler` and its workers with `dask worker {scheduler}` (README, \"Scaling "
-                           f"out\"), or set scheduler to \"\" to run on this machine") from None
+                           f"`dask scheduler` and its workers with `dask worker {scheduler}` (docs/scaling.md), "
+                           f"or set scheduler to \"\" to run on this machine") from None
     with client, joblib.parallel_config(backend="dask", client=client, wait_for_workers_timeout=connect_timeout_s):
         yield -1  # every worker of the cluster
 

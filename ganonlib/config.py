@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterator, TypeVar
 
 __all__ = ["AnonymizeConfig", "AnonymizeParams", "ClassifierConfig", "ClassifierEvalConfig", "ConfigError",
            "BACKENDS", "BLENDS", "DatasetConfig", "FALLBACKS", "GENERATOR_SOURCES", "GanTrainConfig",
-           "IdentityEvalConfig", "NO_FACE_POLICIES", "Params", "PreprocessConfig", "SampleConfig", "from_section", "load_params",
-           "params_section", "setting", "use_project_root"]
+           "IdentityEvalConfig", "NO_FACE_POLICIES", "Params", "PreprocessConfig", "SampleConfig", "from_section",
+           "load_params", "params_section", "setting", "use_project_root"]
 
 T = TypeVar("T")
 
@@ -27,8 +27,8 @@ LANDMARK_STYLES = ("cross", "point")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 BACKENDS = ("torch", "onnx")  # what runs the generator at inference (ganonlib.models.onnx_generator for onnx)
-PHOTO_FORMATS = ("auto", "png", "jpeg")  # the whole pasted-back photos: auto = JPEG for JPEG inputs, else PNG
-NO_FACE_POLICIES = ("average", "skip", "blur")  # a photo in which no face is found
+PHOTO_FORMATS = ("auto", "png", "jpeg")  # the anonymized photos: auto = each in its own format where the kit writes it
+NO_FACE_POLICIES = ("average", "skip", "blur", "keep")  # a photo in which no face is found
 FALLBACKS = ("blur", "fill", "none")  # a face found but not re-synthesized
 BLENDS = ("feather", "poisson")  # how a new face is pasted back into its photo (ganonlib.anonymize.paste)
 DATASET_KINDS = ("sample", "celeba", "wider", "affectnet", "ckplus", "faces", "folder")  # ganonlib.data.datasets
@@ -277,13 +277,17 @@ class AnonymizeConfig:
     precision: str = setting("auto", "auto (bf16 on CUDA and on CPUs with native bf16) | fp32 | bf16",
                              choices=PRECISIONS)
     batch_size: int = setting(8, "faces per generator batch", check=_at_least(1))
-    no_face: str = setting("average", "photo without any face: average (the paper's: generate from empty landmarks) "
-                           "| skip | blur (the whole photo, with paste_back)", choices=NO_FACE_POLICIES)
+    no_face: str = setting("average", "photo in which no face is found: average (the paper's: its crop is the face "
+                           "generated from empty landmarks; no photo written) | skip (nothing written) | blur (the "
+                           "whole photo blurred) | keep (the photo written as it is: a face the search missed would "
+                           "pass)", choices=NO_FACE_POLICIES)
     fallback: str = setting("blur", "face found but not re-synthesized (no mesh, cap, failure): blur | fill | none "
                             "(none leaves it visible)", choices=FALLBACKS)
-    paste_back: bool = setting(False, "also write the whole photo with every face replaced (photos/<name>.<format>)")
-    photo_format: str = setting("auto", "pasted-back photos: auto (JPEG at quality 95 for JPEG inputs, PNG for the "
-                                "rest) | png (lossless) | jpeg", choices=PHOTO_FORMATS)
+    crops: bool = setting(False, "also write each face's aligned anonymized crop, faces/<name>_f<k>.png (what the "
+                          "paper evaluates)")
+    photo_format: str = setting("auto", "anonymized photos: auto (each in its own format: JPEG at quality 95, PNG, "
+                                "WebP, TIFF, BMP, PPM; PNG for any other) | png (lossless) | jpeg",
+                                choices=PHOTO_FORMATS)
     feather: float = setting(0.06, "blend edge (Gaussian sigma), fraction of the face size", check=_between(0.0, 0.5))
     blend: str = setting("feather", "paste-back: feather (a soft-edged mask) | poisson (cv2.seamlessClone inside the "
                          "same mask)", choices=BLENDS)

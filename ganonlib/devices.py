@@ -26,7 +26,7 @@ def keep_freed_memory() -> bool:
     glibc serves a block above its mmap threshold (32 MB at most) with fresh pages from the kernel and unmaps them
     when freed, so every activation of a 512 px generator batch (100-500 MB each) is page-faulted and zero-filled
     again in every forward pass: 600,000 page faults and about a sixth of the generator's time on a CPU, 17 % of the
-    anonymizer's faces/s on 2 cores (``benchmarks/anonymize.py --glibc-malloc`` measures without it;
+    anonymizer's faces/s on 2 cores (``benchmarks/speed/anonymize.py --glibc-malloc`` measures without it;
     ``benchmarks/results/anonymize_malloc.jsonl``). Both thresholds at 1 GiB keep those pages in the heap; the
     process's peak memory grew by a tenth (batch 8, bf16) to a quarter (batch 4, fp32), and up to 1 GiB of freed
     memory stays with it. glibc only; a user's ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` is kept.

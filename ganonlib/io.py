@@ -214,16 +214,17 @@ def json_number(value: float | None, digits: int = 6) -> float | None:
     return None if value is None or math.isnan(float(value)) else round(float(value), digits)
 
 
-def atomic_write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
-    """Save an (H, W[, 3]) uint8 array; the format follows the suffix (PNG for training pairs: lossless)."""
+def atomic_write_image(path: str | os.PathLike, image: np.ndarray, fmt: str | None = None) -> Path:
+    """Save an (H, W[, 3]) uint8 array in ``fmt`` (Pillow's name), else in the format its suffix names (PNG for
+    training pairs: lossless; PNG for an unknown suffix)."""
     path = Path(path)
-    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    fmt = fmt or Image.registered_extensions().get(path.suffix.lower(), "PNG")
     if fmt == "PNG" and image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] == 3):
         import cv2
 
         # no parameters: OpenCV's speed setting, every row with PNG's "sub" filter and zlib level 1. Lossless like
-        # any setting, in about half the time of a filter chosen per row (benchmarks/png_encoding.py: a 512 px photo
-        # in 14 ms instead of 25 at the same size, an aligned face 13 % larger); libpng through OpenCV also encodes
+        # any setting, in about half the time of a filter chosen per row (benchmarks/speed/png_encoding.py: a 512 px
+        # photo in 14 ms instead of 25 at the same size, an aligned face 13 % larger); libpng through OpenCV also encodes
         # in half the time of Pillow's encoder
         bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         ok, encoded = cv2.imencode(".png", bgr)
@@ -231,7 +232,8 @@ def atomic_write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
             return atomic_write_bytes(path, encoded.tobytes())
     buffer = io.BytesIO()
     # JPEG at 95 without chroma subsampling: the edges of a pasted-back face stay as sharp as the rest
-    options = {"PNG": {"compress_level": 1}, "JPEG": {"quality": 95, "subsampling": 0}}.get(fmt, {})
+    options = {"PNG": {"compress_level": 1}, "JPEG": {"quality": 95, "subsampling": 0},
+               "WEBP": {"quality": 95}}.get(fmt, {})
     Image.fromarray(np.ascontiguousarray(image)).save(buffer, format=fmt, **options)
     return atomic_write_bytes(path, buffer.getvalue())
 

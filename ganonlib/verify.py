@@ -2,7 +2,7 @@
 
 Two tables. The headline metrics (``metrics/``): each regenerated value beside the committed one (git ``HEAD``), the
 tolerance measured for it (``benchmarks/results/metric_tolerances.json``, derived from the spread over seeds and
-emulated CPU kernels by ``benchmarks/metric_spread.py``) and whether it is within. Then the paper's tables: the
+emulated CPU kernels by ``benchmarks/quality/metric_spread.py``) and whether it is within. Then the paper's tables: the
 regenerated values (``reports/metrics/``) beside the published ones, with their difference, wherever the paper has
 a counterpart. Exit 0 when every metric is within its tolerance, 1 otherwise (one line per metric outside), 2 when
 there is nothing to verify (no run, no tolerances, not a git checkout).
@@ -31,7 +31,7 @@ class VerifyError(Exception):
 def load_tolerances(root: Path = Path(".")) -> dict:
     path = root / TOLERANCES
     if not path.is_file():
-        raise VerifyError(f"{path} is missing: it is written by `python benchmarks/metric_spread.py`")
+        raise VerifyError(f"{path} is missing: it is written by `python benchmarks/quality/metric_spread.py`")
     return json.loads(path.read_text())
 
 
@@ -79,7 +79,7 @@ class MetricCheck:
     def line(self) -> str:
         what = {"outside": f"{self.value} vs committed {self.committed}, tolerance {self.tolerance}",
                 "not regenerated": f"committed {self.committed}, not in this run's metrics/",
-                "no tolerance": "no measured tolerance: rerun benchmarks/metric_spread.py"}.get(self.status, "")
+                "no tolerance": "no measured tolerance: rerun benchmarks/quality/metric_spread.py"}.get(self.status, "")
         return f"metrics/{self.file}: {self.key} {what}"
 
 

@@ -42,9 +42,10 @@ def _complete_blocks(manifest: Path) -> int:
     return len(Journal(manifest).blocks()) if manifest.exists() else 0
 
 
+@pytest.mark.slow
 def test_a_run_killed_with_sigkill_resumes_to_the_same_result(tmp_path, generator_file, astronaut):
     photos = _photos(tmp_path / "in", 40, astronaut)
-    args = ["anonymize", str(photos), "--weights", str(generator_file), "--device", "cpu", "--paste-back",
+    args = ["anonymize", str(photos), "--weights", str(generator_file), "--device", "cpu", "--crops",
             "--batch-size", "2"]
     assert main([*args[:2], str(tmp_path / "whole"), *args[2:]]) == 0
     run = subprocess.Popen([GANON, *args[:2], str(tmp_path / "cut"), *args[2:]], stdout=subprocess.DEVNULL,
@@ -81,6 +82,7 @@ def _ten() -> int:
     return 10
 
 
+@pytest.mark.slow
 def test_a_worker_killed_by_a_signal_costs_one_item():
     with CrashSafePool(_abort_on_odd, _ten, workers=2) as pool:
         results = dict(pool.imap(range(6)))
@@ -110,13 +112,14 @@ def test_a_slow_item_does_not_stall_the_pool_once_the_others_have_run_ahead():
     assert got == list(range(20))
 
 
+@pytest.mark.slow
 def test_a_native_crash_in_extraction_costs_one_row(tmp_path, generator_file, astronaut):
     from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
     from crashing_extract import extract_or_abort
 
     photos = _photos(tmp_path / "in", 3, astronaut)
     (photos / "p01.png").rename(photos / "crash.png")
-    an = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu", paste_back=True))
+    an = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu"))
     summary = anonymize_files(photos, tmp_path / "out", an, progress=False, extract=extract_or_abort)
     rows = {Path(r.source).name: r for r in read_manifest(tmp_path / "out" / "manifest.csv") if r.face < 0}
     assert rows["crash.png"].outcome == "error" and rows["crash.png"].reason == "crashed: worker killed by SIGABRT"
@@ -131,6 +134,7 @@ def _append_blocks(path: str, tag: str) -> None:
                         ManifestRow(source=f"{tag}{i}", outcome="ok", reason="x" * 3000)])
 
 
+@pytest.mark.slow
 def test_concurrent_runs_into_one_folder_keep_every_row(tmp_path):
     import multiprocessing as mp
 
@@ -145,6 +149,7 @@ def test_concurrent_runs_into_one_folder_keep_every_row(tmp_path):
     assert len(read_manifest(tmp_path / "manifest.csv")) == 600  # one header, no interleaved lines
 
 
+@pytest.mark.slow
 def test_a_failed_write_stops_the_run_with_one_line(tmp_path, generator_file, astronaut, monkeypatch, capsys):
     import errno
 
@@ -153,7 +158,7 @@ def test_a_failed_write_stops_the_run_with_one_line(tmp_path, generator_file, as
     photos = _photos(tmp_path / "in", 6, astronaut)
     written = []
 
-    def full_disk(path, image):
+    def full_disk(path, image, fmt=None):
         if len(written) >= 2:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         written.append(path)
@@ -166,10 +171,11 @@ def test_a_failed_write_stops_the_run_with_one_line(tmp_path, generator_file, as
     assert len(written) == 2
 
 
+@pytest.mark.slow
 def test_paths_that_would_cost_the_user_a_file_are_refused(tmp_path, generator_file, astronaut, capsys):
     photos = _photos(tmp_path / "in", 2, astronaut)
     before = {p: p.read_bytes() for p in photos.iterdir()}
-    weights = ["--weights", str(generator_file), "--device", "cpu", "--paste-back"]
+    weights = ["--weights", str(generator_file), "--device", "cpu"]
     for out in (photos, tmp_path):  # OUT == IN; OUT holding IN
         assert main(["anonymize", str(photos), str(out), *weights]) == 2
         assert "outside the input" in capsys.readouterr().err
@@ -184,7 +190,7 @@ def test_paths_that_would_cost_the_user_a_file_are_refused(tmp_path, generator_f
     sources = {Path(r.source).parent for r in read_manifest(photos / "anon" / "manifest.csv")}
     assert sources == {photos}
     assert all(p.read_bytes() == data for p, data in before.items())
-    assert stat.S_IMODE((photos / "anon" / "photos" / "p00.png.png").stat().st_mode) == 0o666 & ~_umask()
+    assert stat.S_IMODE((photos / "anon" / "photos" / "p00.png").stat().st_mode) == 0o666 & ~_umask()
 
 
 def _umask() -> int:

@@ -1,6 +1,7 @@
 """Anonymization: the CLI on the bad-input corpus, pairs of a processed dataset, policies, precision, conversion."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from PIL import Image
 from corpus import EXPECTED, HOSTILE, build_corpus, build_hostile
 from ganonlib.anonymize.convert import convert_lightning_checkpoint
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files, anonymize_pairs
+from ganonlib.anonymize.inputs import PHOTO_WRITE_FORMATS, photo_format_of
 from ganonlib.cli import main
 from ganonlib.config import PreprocessConfig, SampleConfig
 from ganonlib.data.sample import build_sample, load_photo
@@ -18,10 +20,11 @@ from ganonlib.io import read_manifest
 from ganonlib.train.gan import load_checkpoint
 
 
-def _suffix(path) -> str:
-    """The pasted-back photo's suffix by default: a JPEG input gives a JPEG (by content, not by name)."""
-    with Image.open(path) as image:
-        return "jpg" if image.format == "JPEG" else "png"
+def _photo_out(name: str, source) -> str:
+    """The anonymized photo's name by default: the input's own, where the kit writes its format (by content, not by
+    name); else the name with PNG's extension."""
+    fmt = photo_format_of(Path(source))
+    return f"photos/{name}" if fmt in PHOTO_WRITE_FORMATS else f"photos/{name.rpartition('.')[0] or name}.png"
 
 
 def _photo_rows(rows):
@@ -32,7 +35,7 @@ def _photo_rows(rows):
 def test_cli_on_the_bad_input_and_hostile_corpus(tmp_path, generator_file, capsys):
     root = build_hostile(build_corpus(tmp_path / "photos"))
     code = main(["anonymize", str(root), str(tmp_path / "out"), "--weights", str(generator_file),
-                 "--paste-back", "--device", "cpu"])
+                 "--crops", "--device", "cpu"])
     assert code == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     faces = sum(f for _, _, f in EXPECTED.values()) + sum(f for _, _, f in HOSTILE.values())
@@ -52,16 +55,18 @@ def test_cli_on_the_bad_input_and_hostile_corpus(tmp_path, generator_file, capsy
             assert photos[name].outcome == "ok" and photos[name].reason.startswith("no_face: average face")
         else:
             assert sum(r.face >= 0 and r.outcome == "ok" for r in got) == n_faces, name
-            assert photos[name].outputs == f"photos/{name}.{_suffix(photos[name].source)}"
+            assert photos[name].outputs == _photo_out(name, photos[name].source), name
     assert "only the first of 2 frames" in photos["animated.gif"].reason
+    assert "written as PNG: the kit does not write GIF" in photos["animated.gif"].reason
     out = tmp_path / "out"
-    # names keep the source's extension: x.jpg and x.png, y.jpg's crop and y_f0.jpg's photo never meet
+    # each photo under its own name: x.jpg and x.png, y.jpg's crop and y_f0.jpg's photo never meet
     for name in ("x.jpg", "x.png", "y.jpg", "y_f0.jpg", "no_extension", "photo.avif"):
-        assert (out / "photos" / f"{name}.{_suffix(photos[name].source)}").is_file()
+        assert (out / _photo_out(name, photos[name].source)).is_file()
         assert (out / "faces" / f"{name}_f0.png").is_file()  # crops stay lossless: what the evaluation reads
+    assert not list(out.rglob("*.jpg.jpg")) and not list(out.rglob("*.png.png"))
     odd = "caf\udce9.jpg"
-    assert (out / "photos" / f"{odd}.{_suffix(photos[odd].source)}").is_file()  # the name's own bytes, kept
-    pasted = np.asarray(Image.open(out / "photos" / f"several_faces.jpg.{_suffix(root / 'several_faces.jpg')}"))
+    assert (out / "photos" / odd).is_file()  # the name's own bytes, kept
+    pasted = np.asarray(Image.open(out / "photos" / "several_faces.jpg"))
     original = np.asarray(Image.open(root / "several_faces.jpg"))
     assert pasted.shape == original.shape and not np.array_equal(pasted, original)
     assert (out / "faces" / "several_faces.jpg_f1.png").is_file()
@@ -69,17 +74,18 @@ def test_cli_on_the_bad_input_and_hostile_corpus(tmp_path, generator_file, capsy
     manifest = pd.read_csv(out / "manifest.csv", encoding_errors="surrogateescape")
     assert len(manifest) == len(rows)  # a name's "\r" or "\n" splits no row for any reader
     before = (out / "manifest.csv").read_bytes()
-    code = main(["anonymize", str(root), str(out), "--weights", str(generator_file), "--paste-back", "--device", "cpu"])
+    code = main(["anonymize", str(root), str(out), "--weights", str(generator_file), "--crops", "--device", "cpu"])
     assert code == 0 and (out / "manifest.csv").read_bytes() == before  # the rerun reads every row back, redoes none
 
 
+@pytest.mark.slow
 def test_the_pipeline_writes_what_the_serial_path_writes(tmp_path, generator_file):
     """Extraction workers, the feeder thread and the writer threads change when things happen, not what is written:
     the same files, byte for byte, and the same manifest as one worker doing one step after the other."""
     build_sample(SampleConfig(out_dir=str(tmp_path / "sample"), variants_per_photo=3))
     photos = tmp_path / "sample" / "images"
     (photos / "broken.png").write_bytes(b"not a png")  # a failed input takes its place in the order too
-    an = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu", paste_back=True, batch_size=2,
+    an = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu", crops=True, batch_size=2,
                                     workers=2))
     try:
         serial = anonymize_files(photos, tmp_path / "serial", an, progress=False, serial=True)
@@ -94,31 +100,50 @@ def test_the_pipeline_writes_what_the_serial_path_writes(tmp_path, generator_fil
         assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "piped" / name).read_bytes(), name
 
 
-def test_a_jpeg_comes_back_a_jpeg_unless_png_is_asked_for(tmp_path, generator_file, astronaut):
-    (tmp_path / "in").mkdir()
+@pytest.mark.slow
+def test_each_photo_keeps_its_name_and_format_unless_a_format_is_asked_for(tmp_path, generator_file, astronaut):
+    (tmp_path / "in" / "trip").mkdir(parents=True)
     Image.fromarray(astronaut).save(tmp_path / "in" / "me.jpg", quality=90)
     Image.fromarray(astronaut).save(tmp_path / "in" / "me.png")
-    for fmt, written in (("auto", {"me.jpg.jpg": "JPEG", "me.png.png": "PNG"}),
-                         ("png", {"me.jpg.png": "PNG", "me.png.png": "PNG"}),
-                         ("jpeg", {"me.jpg.jpg": "JPEG", "me.png.jpg": "JPEG"})):
-        an = Anonymizer(AnonymizeConfig(weights=str(generator_file), paste_back=True, device="cpu",
-                                        second_detector="none", photo_format=fmt))
-        anonymize_files(tmp_path / "in", tmp_path / fmt, an, progress=False)
-        found = {p.name: Image.open(p).format for p in (tmp_path / fmt / "photos").iterdir()}
-        assert found == written, fmt
-    jpeg, png = (tmp_path / "auto" / "photos" / "me.jpg.jpg", tmp_path / "png" / "photos" / "me.jpg.png")
+    Image.fromarray(astronaut).save(tmp_path / "in" / "trip" / "IMG_7.JPG", quality=90)
+    Image.fromarray(astronaut).save(tmp_path / "in" / "trip" / "me.webp", quality=90)
+    for fmt, written in (("auto", {"me.jpg": "JPEG", "me.png": "PNG", "trip/IMG_7.JPG": "JPEG",
+                                   "trip/me.webp": "WEBP"}),
+                         # a name taken only because the format changed gets the old extension as a suffix
+                         ("png", {"me_jpg.png": "PNG", "me.png": "PNG", "trip/IMG_7.png": "PNG",
+                                  "trip/me.png": "PNG"}),
+                         ("jpeg", {"me.jpg": "JPEG", "me_png.jpg": "JPEG", "trip/IMG_7.JPG": "JPEG",
+                                   "trip/me.jpg": "JPEG"})):
+        an = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu", second_detector="none",
+                                        photo_format=fmt))
+        summary = anonymize_files(tmp_path / "in", tmp_path / fmt, an, progress=False)
+        photos = tmp_path / fmt / "photos"
+        found = {p.relative_to(photos).as_posix(): Image.open(p).format for p in photos.rglob("*") if p.is_file()}
+        assert found == written and summary["faces_anonymized"] == 4, fmt
+        assert not (tmp_path / fmt / "faces").exists()  # crops only on request
+    renamed = [r for r in read_manifest(tmp_path / "png" / "manifest.csv") if r.outputs == "photos/me_jpg.png"]
+    said = "written as PNG, as photo_format asks; named me_jpg.png, since me.png is another photo's"
+    assert said in renamed[0].reason
+    jpeg, png = (tmp_path / "auto" / "photos" / "me.jpg", tmp_path / "png" / "photos" / "me_jpg.png")
     assert jpeg.stat().st_size < png.stat().st_size / 2  # a JPEG stays JPEG-sized
     assert np.abs(np.asarray(Image.open(jpeg), int) - np.asarray(Image.open(png), int)).mean() < 2.0
 
 
-@pytest.mark.parametrize("policy,written", [("skip", []), ("blur", ["blank.png.png"])])
+@pytest.mark.parametrize("policy,written", [("skip", []), ("blur", ["photos/blank.png"]),
+                                           ("keep", ["photos/blank.png"]), ("average", ["faces/blank.png_f0.png"])])
+@pytest.mark.slow
 def test_no_face_policies_are_recorded(tmp_path, generator_file, policy, written):
     (tmp_path / "in").mkdir()
-    Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(tmp_path / "in" / "blank.png")
-    an = Anonymizer(AnonymizeConfig(weights=str(generator_file), no_face=policy, paste_back=True, device="cpu"))
+    blank = np.full((64, 64, 3), 120, np.uint8)
+    blank[::7] = 30  # stripes: a blur shows
+    Image.fromarray(blank).save(tmp_path / "in" / "blank.png")
+    an = Anonymizer(AnonymizeConfig(weights=str(generator_file), no_face=policy, device="cpu"))
     summary = anonymize_files(tmp_path / "in", tmp_path / "out", an, progress=False)
     assert summary["files_without_face"] == 1 and summary["no_face_policy"] == policy
-    assert sorted(p.name for p in (tmp_path / "out").rglob("*.png")) == written
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")) == written
+    if policy in ("keep", "blur"):
+        same = np.array_equal(np.asarray(Image.open(tmp_path / "out" / "photos" / "blank.png")), blank)
+        assert same == (policy == "keep")
     assert f"policy {policy}" in read_manifest(tmp_path / "out" / "manifest.csv")[0].reason
 
 
@@ -213,6 +238,7 @@ def test_a_folder_of_photos_the_kit_cannot_decode_fails_strict_and_says_why(tmp_
     assert rows["IMG_0001.HEIC"].reason.startswith("unsupported_format: a HEIC photo")
 
 
+@pytest.mark.slow
 def test_an_animation_whose_face_is_in_a_later_frame_says_only_the_first_was_searched(tmp_path, generator_file):
     face = Image.fromarray(np.asarray(Image.fromarray(load_photo("astronaut")).resize((256, 256))))
     (tmp_path / "in").mkdir()

@@ -126,7 +126,7 @@ def test_blend_modes_and_colour_match_paste_the_face_in_place():
 
 
 def _seam_share_of_anonymized(photos, out_dir, generator_file) -> tuple[float, int]:
-    cfg = AnonymizeConfig(weights=str(generator_file), paste_back=True, second_detector="none", device="cpu",
+    cfg = AnonymizeConfig(weights=str(generator_file), second_detector="none", device="cpu",
                           photo_format="png")  # lossless: a JPEG's recompression is no seam
     anonymize_files(photos, out_dir, Anonymizer(cfg), progress=False)
     manifest = pd.read_csv(out_dir / "manifest.csv", keep_default_na=False)
@@ -136,12 +136,14 @@ def _seam_share_of_anonymized(photos, out_dir, generator_file) -> tuple[float, i
     return sum(r.sharp_pixels for r in reports) / max(rim, 1), len(reports)
 
 
+@pytest.mark.realdata
 def test_pasted_faces_leave_no_seam_on_real_photos(tmp_path, generator_file):
     photos = sorted(iter_images(shared_data("celeba_sample") / "img_align_celeba"))[:10]
     share, written = _seam_share_of_anonymized(photos, tmp_path / "out", generator_file)
     assert written == len(photos) and share <= 0.01
 
 
+@pytest.mark.slow
 def test_pasted_faces_leave_no_seam_on_the_bundled_photos(tmp_path, generator_file):
     for name in PHOTOS:
         atomic_write_image(tmp_path / "in" / f"{name}.png", load_photo(name))

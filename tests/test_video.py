@@ -56,6 +56,7 @@ def default_run(models, clip, tmp_path_factory):
 
 
 @pytest.mark.parametrize("detect_every", [1, 3])
+@pytest.mark.slow
 def test_no_face_of_the_synthetic_clip_comes_through_unchanged(models, clip, default_run, tmp_path, detect_every):
     from ganonlib.metrics.video import video_report
 
@@ -76,6 +77,7 @@ def test_no_face_of_the_synthetic_clip_comes_through_unchanged(models, clip, def
     assert not list(out.parent.glob("*.partial"))
 
 
+@pytest.mark.slow
 def test_the_copy_keeps_frames_timing_and_audio_and_a_rerun_paints_the_same_faces(models, clip, default_run,
                                                                                   tmp_path):
     from ganonlib.anonymize.video_io import read_frames
@@ -149,6 +151,7 @@ class _Dropping:
         return [] if self.calls - 1 in self.blind else self.finder(image)
 
 
+@pytest.mark.slow
 def test_a_face_the_detector_misses_for_three_frames_is_still_covered(models, clip, tmp_path):
     from ganonlib.metrics.video import video_report
 
@@ -163,6 +166,7 @@ def test_a_face_the_detector_misses_for_three_frames_is_still_covered(models, cl
     assert len(lost) == 2 and all(t.get("lost", 0) >= 3 for t in lost)  # both faces covered while unseen
 
 
+@pytest.mark.slow
 def test_a_face_first_found_late_is_covered_in_the_frames_before(models, clip, tmp_path):
     from ganonlib.metrics.video import video_report
 
@@ -174,6 +178,7 @@ def test_a_face_first_found_late_is_covered_in_the_frames_before(models, clip, t
     assert result.faces["before_first_seen"] >= 6
 
 
+@pytest.mark.slow
 def test_the_command_line_takes_videos_and_photos_mixed(generator_file, clip, tmp_path):
     from ganonlib.cli import main
     from ganonlib.data.sample import load_photo
@@ -190,7 +195,7 @@ def test_the_command_line_takes_videos_and_photos_mixed(generator_file, clip, tm
     summary = json.loads((out / "summary.json").read_text())
     assert summary["videos_anonymized"] == 1 and summary["video_frames"] == 8
     assert probe_video(out / "videos" / "short.mov.bin").frames == 8
-    assert (out / "faces" / "astronaut.jpg_f0.png").is_file()
+    assert (out / "photos" / "astronaut.jpg").is_file() and not (out / "faces").exists()
     rows = (out / "manifest.csv").read_text()
     assert "video: 8 frames" in rows and "track from frame 0" in rows
     # a rerun reuses the finished clip
@@ -199,6 +204,7 @@ def test_the_command_line_takes_videos_and_photos_mixed(generator_file, clip, tm
     assert json.loads((out / "summary.json").read_text())["files_reused"] == 2
 
 
+@pytest.mark.slow
 def test_the_video_worker_follows_changed_settings(models, clip, tmp_path):
     from dataclasses import replace
 
@@ -302,6 +308,7 @@ def _clip_with_a_face_in(path, frames: int, present: range) -> tuple[int, int, i
     return 370, 100, 420, 160
 
 
+@pytest.mark.slow
 def test_a_face_that_comes_and_goes_between_two_searches_is_caught(models, tmp_path):
     """--detect-every 5 and a face in frames 6-8 only: between searches one detector pass over the whole frame
     sees a face no track holds, and the frame is searched at once."""
@@ -342,6 +349,7 @@ def test_a_truncated_video_says_how_many_frames_it_lost(models, clip, tmp_path):
     assert f"truncated: the container states {FRAMES} frames, {result.frames} could be decoded" in row.reason
 
 
+@pytest.mark.slow
 def test_an_avi_copy_shows_its_frames_in_order(models, clip, tmp_path):
     """AVI stores no frame reordering: the copy is written without B-frames (with them, frames 6-9 of 16 decoded
     as 6, 8, 9, 7)."""
@@ -356,6 +364,7 @@ def test_an_avi_copy_shows_its_frames_in_order(models, clip, tmp_path):
     assert len(shown) == 16 and shown == sorted(shown) and len(set(shown)) == 16
 
 
+@pytest.mark.slow
 def test_a_variable_rate_clip_keeps_its_timestamps_and_its_length(models, tmp_path):
     """Frames 33 and 50 ms apart: every frame keeps its time and the copy ends where the source does (the last
     frame got the average rate's length, and the clip grew from 1.252 to 1.254 s)."""

@@ -23,7 +23,8 @@ def import_external(folder: str | Path, processed_dir: str | Path, out_dir: str 
     index = pair_index(processed_dir, splits)
     if not folder.is_dir():
         return finish_method(out_dir, [], {"method": method, "provided": False, "pairs": 0,
-                                           "note": f"not provided: no folder {folder} (see README, 'Baselines')"})
+                                           "note": f"not provided: no folder {folder} (see "
+                                                   f"docs/datasets-and-models.md, 'Baselines')"})
     found: dict[str, Path] = {}
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:

@@ -2,8 +2,8 @@
 
 Two entry points: :func:`anonymize_pairs` turns the rendered landmarks of a preprocessed dataset into anonymized
 crops with the same keys (what the evaluation compares); :func:`anonymize_files` (:mod:`ganonlib.anonymize.photos`)
-takes any photos (a file or a tree, mirrored), writes the aligned anonymized crops and, with ``paste_back``, the
-whole photo with every face replaced or covered.
+takes any photos and videos (a file or a tree, mirrored) and writes each whole, every face replaced or covered,
+with the aligned anonymized crops on request (``crops``).
 """
 from __future__ import annotations
 

@@ -1,17 +1,17 @@
 """What ``ganon anonymize`` reads and where it writes: every entry of the input gets a row, no output name collides,
 and nothing outside the output folder is touched.
 
-Output layout (names keep the source's own name, extension included, so ``x.jpg`` and ``x.png`` never meet)::
+Output layout: the input tree mirrored, each photo under its own relative name and in its own format::
 
-    OUT/photos/<rel>.<png|jpg>  the whole photo, every face replaced or covered (with paste-back); JPEG for a
-                                JPEG input unless the format setting says otherwise
-    OUT/faces/<rel>_f<k>.png    the aligned anonymized crop of face k
+    OUT/photos/<rel>            the whole photo, every face replaced or covered, in the input's format (JPEG stays
+                                JPEG, PNG stays PNG, ...); see :func:`plan_photo_names` for a format that changes
+    OUT/faces/<rel>_f<k>.png    the aligned anonymized crop of face k (on request: what the paper evaluates)
     OUT/videos/<rel>            a video, every face in every frame replaced or covered (same container)
     OUT/manifest.csv            one row per face and per input, appended as the run goes
     OUT/summary.json
 
-Photos and crops live in separate trees, so a crop name can never be a photo name (an input may be named
-``x.jpg_f0``); within a tree the names are the input's relative paths plus a fixed suffix, hence distinct.
+Photos, crops and videos live in separate trees, so a crop name can never be a photo name (an input may be named
+``x.jpg_f0``); crop names are the input's relative paths plus a fixed suffix, hence distinct.
 """
 from __future__ import annotations
 
@@ -20,10 +20,17 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["InputError", "InputFile", "check_paths", "crop_name", "discover_inputs", "display_name", "photo_name",
-           "prepare_output", "video_name"]
+__all__ = ["PHOTO_WRITE_FORMATS", "InputError", "InputFile", "PhotoTarget", "check_paths", "crop_name",
+           "discover_inputs", "display_name", "photo_format_of", "plan_photo_names", "prepare_output", "video_name"]
 
+# room for the longest suffix an output name adds to the input's: a crop's "_f9999.png", a renamed photo's "_gif_9.png"
 _CROP_SUFFIX_ROOM = len("_f9999.png")
+
+# the formats a photo is written back in (Pillow's names, with their usual extension); a photo in any other format
+# Pillow decodes (GIF, AVIF, ICO, ...) is written as PNG, losslessly, and its row says so
+PHOTO_WRITE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp", "PPM": ".ppm"}
+_SAME_FORMAT = {"MPO": "JPEG"}  # a phone's JPEG holding a second picture: the first is an ordinary JPEG
+_ASKED = {"png": "PNG", "jpeg": "JPEG"}  # the photo_format setting, other than auto
 
 
 class InputError(ValueError):
@@ -49,8 +56,70 @@ def display_name(path: Path | str) -> str:
     return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
-def photo_name(rel: str, jpeg: bool = False) -> str:
-    return f"photos/{rel}.{'jpg' if jpeg else 'png'}"
+@dataclass(frozen=True)
+class PhotoTarget:
+    """Where and how one photo is written: ``name`` relative to OUT, ``fmt`` in Pillow's name, and ``note`` saying
+    why the name or the format is not the input's ("" when both are)."""
+
+    name: str
+    fmt: str
+    note: str = ""
+
+
+def photo_format_of(path: Path) -> str:
+    """The format of a photo by its content, as Pillow names it ("" when Pillow cannot open it: the extraction worker
+    then records why)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as handle:
+            return _SAME_FORMAT.get(handle.format or "", handle.format or "")
+    except Exception:  # noqa: BLE001 - anything unreadable is the worker's to report, with its reason
+        return ""
+
+
+def _written_format(content: str, photo_format: str) -> str:
+    if photo_format in _ASKED:
+        return _ASKED[photo_format]
+    return content if content in PHOTO_WRITE_FORMATS or not content else "PNG"
+
+
+def plan_photo_names(photos: list[tuple[str, str]], photo_format: str = "auto") -> dict[str, PhotoTarget]:
+    """The output of every photo of a run, from ``(rel, content format)`` pairs: ``rel -> PhotoTarget``.
+
+    A photo written in its own format keeps its relative name exactly (``trip/IMG_1.JPG`` ->
+    ``photos/trip/IMG_1.JPG``, a JPEG named ``x.png`` stays ``x.png``). One written in another format (asked for by
+    ``photo_format``, or one the kit does not write, such as GIF) takes that format's extension in place of its own;
+    where that name is another photo's, it gets the old extension as a suffix (``a.gif`` beside ``a.png`` ->
+    ``a_gif.png``, then ``a_gif_2.png``), and its ``note`` says so. Names kept as they are never move: they are
+    placed first, so the plan does not depend on the order of the inputs."""
+    targets: dict[str, PhotoTarget] = {}
+    taken: set[str] = set()
+    renamed = []
+    for rel, content in photos:
+        fmt = _written_format(content, photo_format)
+        if fmt == content or not content:
+            targets[rel] = PhotoTarget(f"photos/{rel}", fmt or "PNG")
+            taken.add(rel)
+        else:
+            renamed.append((rel, content, fmt))
+    for rel, content, fmt in renamed:
+        folder, _, name = rel.rpartition("/")
+        stem, dot, old = name.rpartition(".")
+        stem, old = (stem, old) if dot and stem else (name, "")
+        prefix = f"{folder}/" if folder else ""
+        why = (f"written as {fmt}, as photo_format asks" if photo_format in _ASKED
+               else f"written as {fmt}: the kit does not write {content}")
+        candidates = [f"{prefix}{stem}{PHOTO_WRITE_FORMATS[fmt]}"]
+        tail = f"_{old.lower() or content.lower()}"
+        candidates += [f"{prefix}{stem}{tail}{'' if n == 1 else f'_{n}'}{PHOTO_WRITE_FORMATS[fmt]}"
+                       for n in range(1, len(photos) + 2)]
+        chosen = next(c for c in candidates if c not in taken)
+        taken.add(chosen)
+        if chosen != candidates[0]:
+            why += f"; named {chosen.rpartition('/')[2]}, since {candidates[0].rpartition('/')[2]} is another photo's"
+        targets[rel] = PhotoTarget(f"photos/{chosen}", fmt, why)
+    return targets
 
 
 def video_name(rel: str) -> str:

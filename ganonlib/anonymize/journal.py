@@ -12,10 +12,15 @@ import fcntl
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import Iterable
 
 from ganonlib.io import MANIFEST_FIELDS, ManifestRow, csv_text, read_manifest
 
 __all__ = ["Journal"]
+
+
+def _listed(blocks: Iterable[list[ManifestRow]]) -> set[str]:
+    return {name for block in blocks for row in block for name in row.outputs.split(";") if name}
 
 
 class Journal:
@@ -46,18 +51,30 @@ class Journal:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def blocks(self) -> dict[str, list[ManifestRow]]:
-        """The last complete block of every source recorded so far."""
+    def _complete_blocks(self) -> list[list[ManifestRow]]:
+        """Every complete block, in the order they were appended."""
         if not self.path.exists():
-            return {}
+            return []
         with open(self.path, "rb") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
             rows = read_manifest(self.path)
-        done: dict[str, list[ManifestRow]] = {}
+        done: list[list[ManifestRow]] = []
         open_blocks: dict[str, list[ManifestRow]] = {}
         for row in rows:
             block = open_blocks.setdefault(row.source, [])
             block.append(row)
             if row.face < 0:
-                done[row.source] = open_blocks.pop(row.source)
+                done.append(open_blocks.pop(row.source))
         return done
+
+    def blocks(self) -> dict[str, list[ManifestRow]]:
+        """The last complete block of every source recorded so far."""
+        return {block[-1].source: block for block in self._complete_blocks()}
+
+    def replaced_outputs(self) -> tuple[set[str], set[str]]:
+        """(the outputs listed by blocks that a later block of the same source superseded, the outputs listed by the
+        last block of every source): a name in the first set only is a leftover of an earlier run."""
+        blocks = self._complete_blocks()
+        last = {block[-1].source: block for block in blocks}
+        superseded = [block for block in blocks if last[block[-1].source] is not block]
+        return _listed(superseded), _listed(last.values())

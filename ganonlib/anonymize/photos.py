@@ -1,4 +1,4 @@
-"""``ganon anonymize`` on one's own photos, failing closed (README, "What the anonymizer guarantees").
+"""``ganon anonymize`` on one's own photos, failing closed (docs/anonymize.md, "What the anonymizer guarantees").
 
 Every face the search finds is re-synthesized by the generator or, where that is impossible, covered by the
 fallback; every input gets a manifest row, appended as the run goes; faces are extracted in worker processes, so a
@@ -23,8 +23,8 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ganonlib.anonymize.cover import changed_share, cover_box, cover_region
-from ganonlib.anonymize.inputs import (InputFile, crop_name, discover_inputs, display_name, photo_name,
-                                       prepare_output, video_name)
+from ganonlib.anonymize.inputs import (InputFile, PhotoTarget, crop_name, discover_inputs, display_name,
+                                       photo_format_of, plan_photo_names, prepare_output, video_name)
 from ganonlib.anonymize.journal import Journal
 from ganonlib.anonymize.paste import face_mask, paste_back
 from ganonlib.anonymize.video import VIDEO_SETTINGS, ClipResult, VideoJob, clip_rows, start_video_worker, video_task
@@ -42,8 +42,8 @@ __all__ = ["FaceFinder", "OutputWriteError", "StrictModeError", "anonymize_files
 _MIN_CHANGED = 0.3  # share of a face box a replacement must change by > 20 grey levels, else it is covered
 
 
-# what "0 left unchanged" cannot promise: the faces the search does not see (README, "What the anonymizer
-# guarantees"; measured by benchmarks/fail_closed.py --border)
+# what "0 left unchanged" cannot promise: the faces the search does not see (docs/anonymize.md, "What the anonymizer
+# guarantees"; measured by benchmarks/quality/fail_closed.py --border)
 SEARCH_LIMITS = ("Counts are of the faces found: the search can miss faces under about 20 px high and faces with "
                  "less than half inside the frame.")
 
@@ -78,7 +78,6 @@ class Photo:
     faces: list[ExtractedFace] = field(default_factory=list)
     note: str = ""  # e.g. only the first frame of an animation was read
     failure: tuple[str, str] | None = None  # (outcome, reason) when the file could not be used
-    jpeg: bool = False  # the file is a JPEG (by content): its pasted-back photo is one too, by default
 
 
 @dataclass
@@ -145,7 +144,6 @@ def extract_photo(finder: FaceFinder, item: tuple[str, str, str, str]) -> Photo:
         cfg = finder.extractor.cfg
         photo.image = read_image(path, cfg.max_pixels, cfg.min_side)
         with Image.open(path) as handle:
-            photo.jpeg = handle.format == "JPEG"
             frames = getattr(handle, "n_frames", 1)
         if frames > 1:
             photo.note = f"only the first of {frames} frames anonymized"
@@ -174,8 +172,10 @@ def _fingerprint(anonymizer: Any, video: bool = False) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-# one photo's composition: its images (name, pixels) and its manifest rows
-_Compose = Callable[[], tuple[list[tuple[str, np.ndarray]], list[ManifestRow]]]
+# one output image: its name under OUT, its pixels and the format it is written in ("" = by its name: PNG crops)
+_Image = tuple[str, np.ndarray, str]
+# one photo's composition: its images and its manifest rows
+_Compose = Callable[[], tuple[list[_Image], list[ManifestRow]]]
 
 
 class _Writer:
@@ -198,8 +198,8 @@ class _Writer:
 
     def _write(self, compose: _Compose) -> list[ManifestRow]:
         images, rows = compose()
-        for name, image in images:
-            atomic_write_image(self.out_dir / name, image)
+        for name, image, fmt in images:
+            atomic_write_image(self.out_dir / name, image, fmt or None)
         return rows
 
     def _record(self, written: Callable[[], list[ManifestRow]]) -> None:
@@ -300,28 +300,30 @@ def _why_not(anonymizer: Any, face: ExtractedFace, failure: str) -> str:
     return ""
 
 
-def _as_jpeg(photo_format: str, photo: Photo) -> bool:
-    return photo_format == "jpeg" or (photo_format == "auto" and photo.jpeg)
+def _notes(*notes: str) -> str:
+    return "".join(f"; {n}" for n in notes if n)
 
 
-def _no_face(anonymizer: Any, photo: Photo, base: dict) -> tuple[list, list[ManifestRow]]:
+def _no_face(anonymizer: Any, photo: Photo, target: PhotoTarget, base: dict) -> tuple[list, list[ManifestRow]]:
     policy = anonymizer.cfg.no_face
-    note = f"; {photo.note}" if photo.note else ""  # an animation's other frames were not searched
+    note = _notes(photo.note)  # an animation's other frames were not searched
     if policy == "average":
         name = crop_name(photo.rel, 0)
-        return [(name, anonymizer.average_face())], [
+        return [(name, anonymizer.average_face(), "")], [
             ManifestRow(outcome="ok", reason=f"no_face: average face written (policy average){note}", outputs=name,
                         **base)]
-    if policy == "blur" and anonymizer.cfg.paste_back:
-        name = photo_name(photo.rel, _as_jpeg(anonymizer.cfg.photo_format, photo))
-        return [(name, cover_region(photo.image, "blur"))], [
-            ManifestRow(outcome="ok", reason=f"no_face: whole photo blurred (policy blur){note}", outputs=name,
+    if policy in ("blur", "keep"):
+        note = _notes(photo.note, target.note)  # only a written photo can have changed format
+        image, said = ((cover_region(photo.image, "blur"), "whole photo blurred") if policy == "blur"
+                       else (photo.image, "photo written as it is"))
+        return [(target.name, image, target.fmt)], [
+            ManifestRow(outcome="ok", reason=f"no_face: {said} (policy {policy}){note}", outputs=target.name,
                         **base)]
     return [], [ManifestRow(outcome="skipped", reason=f"no_face: nothing written (policy {policy}){note}", **base)]
 
 
-def _compose(anonymizer: Any, photo: Photo, generated: dict[int, np.ndarray], failure: str,
-             fingerprint: str) -> tuple[list[tuple[str, np.ndarray]], list[ManifestRow]]:
+def _compose(anonymizer: Any, photo: Photo, target: PhotoTarget, generated: dict[int, np.ndarray], failure: str,
+             fingerprint: str) -> tuple[list[_Image], list[ManifestRow]]:
     """One photo's outputs and rows: each face re-synthesized, or covered by the fallback, or (fallback none) left
     and said so; the photo's own row comes last."""
     cfg = anonymizer.cfg
@@ -329,13 +331,13 @@ def _compose(anonymizer: Any, photo: Photo, generated: dict[int, np.ndarray], fa
     if photo.failure:
         return [], [ManifestRow(outcome=photo.failure[0], reason=photo.failure[1], **base)]
     if not photo.faces:
-        return _no_face(anonymizer, photo, base)
+        return _no_face(anonymizer, photo, target, base)
     images, rows, result = [], [], photo.image
     for face in photo.faces:
         box = face.detection.box
         why = _why_not(anonymizer, face, failure)
         new = generated.get(face.index)
-        if not why and cfg.paste_back:
+        if not why:
             mask = face_mask(face.points, face.aligned, cfg.feather)
             candidate = paste_back(result, new, face.aligned, mask, blend=cfg.blend, colour=cfg.match_colour)
             if changed_share(result, candidate, box) < _MIN_CHANGED:
@@ -343,28 +345,26 @@ def _compose(anonymizer: Any, photo: Photo, generated: dict[int, np.ndarray], fa
             else:
                 result = candidate
         face_row = dict(face=face.index, score=face.detection.score, box=" ".join(f"{v:.1f}" for v in box), **base)
-        name = crop_name(photo.rel, face.index)
+        name = crop_name(photo.rel, face.index) if cfg.crops else ""
         if not why:
-            images.append((name, new))
+            images += [(name, new, "")] if name else []
             rows.append(ManifestRow(outcome="ok", outputs=name, **face_row))
         elif cfg.fallback == "none":
             rows.append(ManifestRow(outcome="skipped", reason=f"{why}; left unchanged (fallback none)", **face_row))
         else:
             result = cover_box(result, box, cfg.fallback)
-            images.append((name, cover_region(face.aligned.image, cfg.fallback)))
+            images += [(name, cover_region(face.aligned.image, cfg.fallback), "")] if name else []
             rows.append(ManifestRow(outcome="covered", reason=f"{why}; covered ({cfg.fallback})", outputs=name,
                                     **face_row))
     counts = Counter(r.outcome for r in rows)
     said = f"{counts['ok']} re-synthesized, {counts['covered']} covered, {counts['skipped']} left unchanged"
-    note = f"; {photo.note}" if photo.note else ""
-    if cfg.paste_back and counts["skipped"] == len(rows):
-        rows.append(ManifestRow(outcome="skipped", reason=f"faces: {said}: no photo written{note}", **base))
-    elif cfg.paste_back:
-        name = photo_name(photo.rel, _as_jpeg(cfg.photo_format, photo))
-        images.append((name, result))
-        rows.append(ManifestRow(outcome="ok", reason=f"faces: {said}{note}", outputs=name, **base))
+    if counts["skipped"] == len(rows):  # every face left as it was: never written as an anonymized photo
+        rows.append(ManifestRow(outcome="skipped", reason=f"faces: {said}: no photo written{_notes(photo.note)}",
+                                **base))
     else:
-        rows.append(ManifestRow(outcome="ok", reason=f"faces: {said} (crops only){note}", **base))
+        images.append((target.name, result, target.fmt))
+        rows.append(ManifestRow(outcome="ok", reason=f"faces: {said}{_notes(photo.note, target.note)}",
+                                outputs=target.name, **base))
     return images, rows
 
 
@@ -452,6 +452,25 @@ def _video_summary(clips: list[ClipResult]) -> dict:
             "video_frames_covered_whole": sum(c.frames_blurred for c in clips)}
 
 
+def _remove_replaced(journal: Journal, out_dir: Path) -> int:
+    """Delete the outputs an earlier run recorded for an input that this or a later run wrote again under other names
+    (older settings, an older kit's ``photos/x.jpg.jpg``, crops no longer asked for): the folder holds one
+    anonymized copy of each input, not two. Only files the manifest lists are removed, never one that a current
+    block lists, and never anything outside OUT. Returns how many were removed."""
+    stale, current = journal.replaced_outputs()
+    removed, root = 0, out_dir.resolve()
+    for name in sorted(stale - current):
+        path = out_dir / name
+        try:
+            if root not in path.resolve().parents or not path.is_file() or path.is_symlink():
+                continue
+            path.unlink()
+            removed += 1
+        except OSError:  # gone already, or not ours to remove: it stays, as any file the kit cannot account for
+            continue
+    return removed
+
+
 def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: str | Path, anonymizer: Any,
                     progress: bool = True,
                     extract: Callable[[FaceFinder, tuple[str, str, str, str]], Photo] = extract_photo,
@@ -470,7 +489,7 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
     prepare_output(out_dir)
     journal = Journal(out_dir / "manifest.csv")
     done, fingerprint, video_fingerprint = journal.blocks(), _fingerprint(anonymizer), _fingerprint(anonymizer, True)
-    todo, videos, reused = [], [], 0
+    todo, videos, reused, photos = [], [], 0, []
     for entry in inputs:
         old = done.get(entry.source)
         try:
@@ -484,11 +503,19 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
                 journal.append([row])
             continue
         kind = sniff_video(entry.path)
-        if reusable(old or [], sha, video_fingerprint if kind else fingerprint, out_dir):
+        if kind and reusable(old or [], sha, video_fingerprint, out_dir):
             reused += 1
         elif kind:
             videos.append(VideoJob(str(entry.path), entry.source, entry.rel, sha, kind,
                                    str(out_dir / video_name(entry.rel)), progress))
+        else:
+            photos.append((entry, sha, old or []))
+    # every photo's output name at once (a name a format change would take twice gets a suffix), reused ones included
+    targets = plan_photo_names([(e.rel, photo_format_of(e.path)) for e, _, _ in photos], anonymizer.cfg.photo_format)
+    for entry, sha, old in photos:
+        named = {p for r in old for p in r.outputs.split(";") if p.startswith("photos/")}
+        if reusable(old, sha, fingerprint, out_dir) and named <= {targets[entry.rel].name}:
+            reused += 1
         else:
             todo.append((str(entry.path), entry.source, entry.rel, sha))
 
@@ -518,7 +545,7 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
                     anonymizer.cfg.batch_size or n == len(todo):
                 generated, failure = _generate(anonymizer, chunk)
                 for p, new in zip(chunk, generated):
-                    writer.put(partial(_compose, anonymizer, p, new, failure, fingerprint))
+                    writer.put(partial(_compose, anonymizer, p, targets[p.rel], new, failure, fingerprint))
                 chunk = []
     except BaseException:
         if feeder is not None:
@@ -530,7 +557,9 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
         writer.close()
     writer.check()
     clips = _anonymize_videos(videos, anonymizer, journal, video_fingerprint, progress)
+    removed = _remove_replaced(journal, out_dir)
     summary = _summary(inputs, journal.blocks(), reused, anonymizer)
+    summary["outputs_replaced"] = removed
     if videos:
         summary.update(_video_summary(clips))
     try:

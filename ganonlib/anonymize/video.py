@@ -1,5 +1,5 @@
 """``ganon anonymize`` on a video: every face tracked through the clip, re-synthesized steadily, and covered wherever
-it cannot be (README, "Videos").
+it cannot be (docs/videos.md).
 
 Per frame: the face search of the photos (every ``detect_every`` frames) or, in between, each face's mesh at its
 predicted box; the tracker associates faces across frames (:mod:`ganonlib.anonymize.tracking`). Each face's

@@ -2,7 +2,7 @@
 
 A face photo (its face box known) is scaled so that the face has a given height and placed on a scene so that only
 a given share of the face lies inside the frame, at one of the four edges or in one of the four corners. The
-privacy test (``tests/test_fail_closed.py``) and ``benchmarks/fail_closed.py --border`` build their cases here.
+privacy test (``tests/test_fail_closed.py``) and ``benchmarks/quality/fail_closed.py --border`` build their cases here.
 """
 from __future__ import annotations
 

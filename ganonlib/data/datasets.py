@@ -230,12 +230,13 @@ def load_dataset(cfg: DatasetConfig) -> list[Record]:
     root = Path(cfg.root)
     if not (root.is_dir() or (cfg.kind == "folder" and root.is_file())):
         raise FileNotFoundError(f"dataset {cfg.name!r}: folder {root} not found. Put the {cfg.kind} files there in "
-                                f"their official layout (see README, 'Real datasets') or change datasets.{cfg.name}"
-                                f".root in params.yaml.")
+                                f"their official layout (see docs/datasets-and-models.md, 'Real datasets') or "
+                                f"change datasets.{cfg.name}.root in params.yaml.")
     records = LOADERS[cfg.kind](root, cfg)
     if not records:
         raise FileNotFoundError(f"dataset {cfg.name!r}: no images in {root} in the {cfg.kind} layout "
-                                f"(see README, 'Real datasets'); suffixes read: {sorted(IMAGE_SUFFIXES)}")
+                                f"(see docs/datasets-and-models.md, 'Real datasets'); suffixes read: "
+                                f"{sorted(IMAGE_SUFFIXES)}")
     if cfg.limit and len(records) > cfg.limit:
         keep = np.random.default_rng(cfg.seed).choice(len(records), size=cfg.limit, replace=False)
         records = [records[i] for i in sorted(keep)]

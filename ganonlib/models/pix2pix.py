@@ -89,7 +89,7 @@ class Pix2Pix:
             if self.batch_d:
                 pred = self.discriminator(torch.cat((landmarks, landmarks)), torch.cat((faces, fake.detach())))
                 pred_real, pred_fake = pred.chunk(2)
-            else:  # the textbook step, kept for benchmarks/train_throughput.py's baseline
+            else:  # the textbook step, kept for benchmarks/speed/train_throughput.py's baseline
                 pred_real = self.discriminator(landmarks, faces)
                 pred_fake = self.discriminator(landmarks, fake.detach())
             d_real = self.gan_loss(pred_real.float(), torch.ones_like(pred_real, dtype=torch.float32))

@@ -6,7 +6,7 @@ originals and of the baselines are read back (their folders are ``persist`` outp
 into the run's DVCLive log, so the stage writes what a full retraining writes on this machine, minutes sooner. The
 key holds the bytes of every image, so a changed image, label or setting always trains again.
 ``GANON_REUSE_CLASSIFIERS=0`` trains every classifier anyway (what every run did before; to time the difference,
-``benchmarks/experiment_rerun.py``).
+``benchmarks/speed/experiment_rerun.py``).
 """
 from __future__ import annotations
 

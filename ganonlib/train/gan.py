@@ -78,7 +78,7 @@ def build_models(cfg: GanTrainConfig, device: torch.device
 def training_step(cfg: GanTrainConfig, device: torch.device, g: torch.nn.Module, d: torch.nn.Module,
                   opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, distributed: bool = False) -> Pix2Pix:
     """The trainer's step with its speed settings (DDP, torch.compile, bf16 autocast on CUDA): shared with
-    ``benchmarks/train_throughput.py`` so that what it measures is what trains."""
+    ``benchmarks/speed/train_throughput.py`` so that what it measures is what trains."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
     d_for_g = None  # D itself runs inside G's loss, its weights frozen
