@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location("anonymize_benchmark", ROOT / "benchmarks" / "anonymize.py")
+    spec = importlib.util.spec_from_file_location("anonymize_benchmark", ROOT / "benchmarks" / "speed" / "anonymize.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -33,11 +33,12 @@ def test_steps_are_timed_per_face_re_synthesized(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     bench = _benchmark()
-    photos = [SimpleNamespace(faces=[1]), SimpleNamespace(faces=[1, 2]), SimpleNamespace(faces=[])]
+    photos = [SimpleNamespace(faces=[1], rel="a.jpg"), SimpleNamespace(faces=[1, 2], rel="b.jpg"),
+              SimpleNamespace(faces=[], rel="c.jpg")]
     monkeypatch.setattr(bench, "_extract_all", lambda an, paths, second: (photos, 3.0 if second == "mtcnn" else 1.5))
     monkeypatch.setattr(bench, "_generate", lambda an, extracted: ([{0: "new"}, {1: "new"}, {}], ""))
-    monkeypatch.setattr(bench, "_compose", lambda an, photo, new, reason, run: ([], []))
-    an = SimpleNamespace(cfg=SimpleNamespace(second_detector="mtcnn"))
+    monkeypatch.setattr(bench, "_compose", lambda an, photo, target, new, reason, run: ([], []))
+    an = SimpleNamespace(cfg=SimpleNamespace(second_detector="mtcnn", photo_format="auto"))
     steps = bench._steps(an, [tmp_path / "a.jpg"] * 3, tmp_path)
     assert steps["faces_steps"] == 2  # of three found
     assert steps["ms_per_face_alone"]["extract"] == 1500.0

@@ -1,7 +1,7 @@
 """The headline metrics a `make repro` on this machine wrote (metrics/) against the committed ones: equal on the
 machine kind and thread count that committed them, within the measured tolerances elsewhere (CPU kernels round
 differently, and a GAN trained on other kernels follows another path). The tolerances are those `make verify` reads,
-derived by benchmarks/metric_spread.py from the spread over seeds and emulated kernels; none is set here."""
+derived by benchmarks/quality/metric_spread.py from the spread over seeds and emulated kernels; none is set here."""
 import json
 import subprocess
 from pathlib import Path

@@ -1,8 +1,7 @@
-"""The rule that turns the measured spread into tolerances (benchmarks/metric_spread.py), on made-up runs."""
+"""The rule that turns the measured spread into tolerances (benchmarks/quality/metric_spread.py), on made-up runs."""
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _benchmark():
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # its provenance helper
-    spec = importlib.util.spec_from_file_location("metric_spread", ROOT / "benchmarks" / "metric_spread.py")
+    spec = importlib.util.spec_from_file_location("metric_spread", ROOT / "benchmarks" / "quality" / "metric_spread.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,9 +15,10 @@ COLUMNS = {"faces", "mtcnn_found", "mesh_found", "identity_distance", "rank1", "
            "expression_kept", "nme", "training_leakage"}
 
 
+@pytest.mark.realdata
 def test_smoke_run_writes_the_full_table(tmp_path):
     celeba = shared_data("celeba_sample")
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "realdata_quality.py"), "--smoke",
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality" / "realdata_quality.py"), "--smoke",
                            "--celeba", str(celeba), "--out", str(tmp_path / "work"), "--results", str(tmp_path)],
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

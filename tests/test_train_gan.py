@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from PIL import Image
 
@@ -30,6 +31,7 @@ def test_training_writes_losses_grid_and_checkpoint(pairs, tmp_path):
     assert (tmp_path / f"{GENERATOR}.sha256").read_text().split()[0]
 
 
+@pytest.mark.slow
 def test_sigkill_and_resume_equals_uninterrupted(pairs, tmp_path):
     whole = tmp_path / "whole"
     train_gan(_cfg(pairs, whole, 3))
@@ -55,6 +57,7 @@ def test_sigkill_and_resume_equals_uninterrupted(pairs, tmp_path):
     assert list(pd.read_csv(killed / "losses.csv").epoch) == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_not_resumed(pairs, tmp_path):
     train_gan(_cfg(pairs, tmp_path, 1))
     again = train_gan(_cfg(pairs, tmp_path, 1))  # e.g. DVC reruns the stage after a code change
@@ -64,6 +67,7 @@ def test_a_finished_run_is_not_resumed(pairs, tmp_path):
     assert longer["resumed_from_epoch"] == 1 and list(pd.read_csv(tmp_path / "losses.csv").epoch) == [1, 2]
 
 
+@pytest.mark.slow
 def test_memory_mapped_cache_holds_the_decoded_faces(pairs, tmp_path):
     from ganonlib.data.pairs import PairDataset
 
@@ -79,6 +83,7 @@ def test_memory_mapped_cache_holds_the_decoded_faces(pairs, tmp_path):
     assert summary["epochs_run"] == 1
 
 
+@pytest.mark.slow
 def test_resident_batches_train_exactly_like_the_data_loader(pairs, tmp_path):
     """Pairs kept on the device are visited in the data loader's seeded order: same weights either way."""
     train_gan(_cfg(pairs, tmp_path / "resident", 2))
@@ -88,6 +93,7 @@ def test_resident_batches_train_exactly_like_the_data_loader(pairs, tmp_path):
         assert torch.equal(tensor, b["generator"][name]), name
 
 
+@pytest.mark.slow
 def test_checkpoint_interval_keeps_every_loss_row(pairs, tmp_path):
     train_gan(_cfg(pairs, tmp_path, 3, checkpoint_every=0))  # 0: checkpoint and grid after the last epoch only
     assert list(pd.read_csv(tmp_path / "losses.csv").epoch) == [1, 2, 3]
@@ -97,7 +103,7 @@ def test_checkpoint_interval_keeps_every_loss_row(pairs, tmp_path):
 
 def test_the_trainer_imports_nothing_the_gpu_checks_machine_lacks():
     """benchmarks/gpu_checks.sh runs the trainer where PyTorch is installed but not the kit's other packages."""
-    code = ("import sys, ganonlib.train.gan, ganonlib.models.pix2pix; "
+    code = ("import sys, ganonlib.train.gan, ganonlib.models.pix2pix, ganonlib.provenance; "
             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(done.stdout.split())

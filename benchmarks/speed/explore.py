@@ -1,6 +1,6 @@
 """How quickly the exploration notebook answers: prints one JSON line.
 
-    python benchmarks/explore.py
+    python benchmarks/speed/explore.py
 
 Times what ``notebooks/00_explore.ipynb`` does: loading the models once (extraction, generator, recognizer, FER
 reference), the default photo's panels (first walk: extraction, generation, baselines, identity, emotion, mesh), the
@@ -9,7 +9,6 @@ again), and the figures drawn. Target: the default photo's panels in under 30 s 
 """
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time
@@ -34,12 +33,14 @@ def main() -> None:
     paste_setting = clock()
     explorer.walk(photo, ExploreSettings(margin=0.2))
     margin = clock()
-    print(json.dumps({"benchmark": "explore", "machine": f"{platform.processor() or platform.machine()}, "
-                      f"{os.cpu_count()} cores", "models_load_s": round(loaded - start, 2),
-                      "default_photo_panels_s": round(first - loaded, 2),
-                      "paste_setting_changed_s": round(paste_setting - first, 2),
-                      "margin_changed_s": round(margin - paste_setting, 2), "panels": len(walk.panels),
-                      "target_panels_s": 30}))
+    from ganonlib.provenance import report
+
+    report({"benchmark": "explore", "machine": f"{platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores", "models_load_s": round(loaded - start, 2),
+            "default_photo_panels_s": round(first - loaded, 2),
+            "paste_setting_changed_s": round(paste_setting - first, 2),
+            "margin_changed_s": round(margin - paste_setting, 2), "panels": len(walk.panels),
+            "target_panels_s": 30})
 
 
 if __name__ == "__main__":

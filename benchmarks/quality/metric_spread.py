@@ -1,8 +1,8 @@
 """How far the sample's headline metrics move between runs: over model seeds, and over CPU kernels and thread
 counts emulated on this machine. The tolerances of `make verify` and of `make test` come from this measurement.
 
-    python benchmarks/metric_spread.py [--seeds 5]     # 47 minutes on 2 cores; writes the files below
-    python benchmarks/metric_spread.py --derive        # only re-derive the tolerances from the committed results
+    python benchmarks/quality/metric_spread.py [--seeds 5]     # 47 minutes on 2 cores; writes the files below
+    python benchmarks/quality/metric_spread.py --derive        # only re-derive the tolerances from the committed results
 
 Each run is the whole pipeline (`dvc repro`) in a copy of this working tree (its own git and DVC cache, its own
 ``ganonlib`` first on the import path), so nothing here is touched:
@@ -40,12 +40,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from provenance import provenance  # noqa: E402
+from ganonlib.provenance import provenance  # noqa: E402
 
 from ganonlib.verify import workspace_metrics  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results" / "metric_spread.json"
 TOLERANCES = ROOT / "benchmarks" / "results" / "metric_tolerances.json"
 TABLE = ROOT / "benchmarks" / "results" / "metric_spread.md"
@@ -219,7 +218,7 @@ def markdown(results: dict, tolerances: dict) -> str:
     lines = ["# Spread of the sample's headline metrics over seeds and CPU kernels", "",
              f"Measured by `{p['command']}` at commit `{p['commit']}` on {p['cpu']} ({p['cores']} cores, "
              f"{', '.join(p['cpu_features'])}), GPU: {p['gpu'] or 'none'}, {p['date']}; {results['minutes']} min "
-             f"in all. Regenerate this page from the JSON with `python benchmarks/metric_spread.py --derive`.", "",
+             f"in all. Regenerate this page from the JSON with `python benchmarks/quality/metric_spread.py --derive`.", "",
              "| run | seeds | environment | minutes |", "|---|---|---|---|"]
     for name, run in results["runs"].items():
         env = " ".join(f"{k}={v}" for k, v in run["env"].items()) or "default"

@@ -3,7 +3,7 @@ of unchanged training sets read back (the default) and once with every classifie
 (GANON_REUSE_CLASSIFIERS=0, what every run did before), in one run on one machine. Prints one JSON line and writes
 benchmarks/results/experiment_rerun.json.
 
-    make repro && python benchmarks/experiment_rerun.py [--set gan.epochs=1]
+    make repro && python benchmarks/speed/experiment_rerun.py [--set gan.epochs=1]
 
 The project must be up to date (`dvc status` clean) and committed: each experiment starts from HEAD in a temporary
 copy and is removed afterwards, and the entries it added to DVC's run cache are dropped, so that the second one
@@ -20,10 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from provenance import provenance  # noqa: E402
+from ganonlib.provenance import provenance
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RUNS = ROOT / ".dvc" / "cache" / "runs"
 DVC = str(Path(sys.executable).with_name("dvc"))
 STAGE = re.compile(r"^Running stage '([^']+)'", re.M)

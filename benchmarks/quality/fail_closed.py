@@ -1,7 +1,7 @@
 """Independent check of the fail-closed anonymizer on real photos: prints one JSON line.
 
-    python benchmarks/fail_closed.py [--source ../shared/data/celeba_sample/img_align_celeba] [--photos 200]
-    python benchmarks/fail_closed.py --border [--source ...] [--photos 6]   # faces cut by the border
+    python benchmarks/quality/fail_closed.py [--source ../shared/data/celeba_sample/img_align_celeba] [--photos 200]
+    python benchmarks/quality/fail_closed.py --border [--source ...] [--photos 6]   # faces cut by the border
 
 ``--border``: the faces of the bundled public-domain portraits (and of the first ``--photos`` photos of
 ``--source``) cut by the border of a 600 px photo at each edge and corner (``ganonlib/data/border_faces.py``: half
@@ -11,7 +11,7 @@ the edges, in the same run; a face counts as found when a face the finder return
 visible part (found faces are re-synthesized or covered). Also counts the "faces" found in face-free photos (the
 scikit-image data) at 600 and 1000 px, and the time per photo. Writes benchmarks/results/fail_closed_border.json.
 
-Runs ``ganon anonymize --paste-back`` (the kit's generator) on the photos twice: with the face search alone
+Runs ``ganon anonymize`` (the kit's generator) on the photos twice: with the face search alone
 (``--second-detector none``) and with the default cross-check by MTCNN. Then MTCNN (weights shipped in
 facenet-pytorch) looks at every input: each face it finds must be changed in the output, at least 30 % of its box by
 more than 20 grey levels (the anonymizer's own test of a pasted face; MTCNN's boxes reach further up the forehead
@@ -127,12 +127,11 @@ def main() -> None:
     parser.add_argument("--weights", default="models/gan/generator.pt")
     parser.add_argument("--border", action="store_true", help="faces cut by the border (see above)")
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).parent))
-    from provenance import provenance
+    from ganonlib.provenance import provenance
 
     if args.border:
         result = {**border_benchmark(args.source, args.photos or 6), "provenance": provenance()}
-        out = Path(__file__).parent / "results" / "fail_closed_border.json"
+        out = Path(__file__).resolve().parents[1] / "results" / "fail_closed_border.json"
         atomic_write_text(out, json.dumps(result, indent=1) + "\n")
         print(json.dumps(result))
         return
@@ -150,7 +149,7 @@ def main() -> None:
             out = tmp / f"out_{second}"
             start = time.perf_counter()
             run = subprocess.run([str(Path(sys.executable).with_name("ganon")), "anonymize", str(tmp / "in"),
-                                  str(out), "--paste-back", "--weights", args.weights, "--second-detector", second,
+                                  str(out), "--weights", args.weights, "--second-detector", second,
                                   "--photo-format", "png"],  # lossless: compression noise is no change
                                  capture_output=True, text=True)
             elapsed = time.perf_counter() - start
@@ -174,8 +173,9 @@ def main() -> None:
                 "faces_covered": summary["faces_covered"], "faces_by_height_px": summary["faces_by_height_px"],
                 "mtcnn_faces": found, "mtcnn_faces_changed": found - len(unchanged),
                 "mtcnn_faces_unchanged_in": unchanged, "s_per_photo": round(elapsed / max(len(photos), 1), 3)}
-    result["provenance"] = provenance()
-    print(json.dumps(result))
+    from ganonlib.provenance import report
+
+    report(result)
 
 
 if __name__ == "__main__":

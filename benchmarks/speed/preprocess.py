@@ -1,7 +1,7 @@
 """Preprocessing throughput: prints one JSON line with images/s for n_jobs 1, 2 and every core, on a Dask LocalCluster
 of one worker per core, and ms per step.
 
-    python benchmarks/preprocess.py [--images 120] [--size 512] [--source DIR]
+    python benchmarks/speed/preprocess.py [--images 120] [--size 512] [--source DIR]
 
 Inputs are the bundled sample (augmented public-domain photos) unless --source names a folder of photos. The per-step
 figures time each model call in one process; the images/s figures time the whole run (read, every step, PNG/npy
@@ -10,7 +10,6 @@ writes, manifest), worker start-up included.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -111,14 +110,15 @@ def main() -> None:
                 elapsed = time.perf_counter() - start
             result[f"images_per_s_dask_{cores}_workers"] = round(len(records) / elapsed, 2)
             result["dask_outputs_equal_local"] = _same_files(tmp / "out_dask", tmp / f"out{cores}")
-    print(json.dumps(result))
+    from ganonlib.provenance import report
+
+    report(result)
 
 
 def _same_files(a: Path, b: Path) -> bool:
     files = {p.relative_to(a) for p in a.rglob("*") if p.is_file()}
     return files == {p.relative_to(b) for p in b.rglob("*") if p.is_file()} and all(
         (a / f).read_bytes() == (b / f).read_bytes() for f in files)
-    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Where a results file came from: the commit, the date, the command line and the machine (CPU model, cores, GPU).
 
-Every results file a benchmark writes carries this block under ``"provenance"``, so that a figure quoted in the
-README can be traced to the code and the hardware that produced it.
+Every benchmark prints its figures through :func:`report`, so every results file carries this block under
+``"provenance"`` and a figure quoted in the docs can be traced to the code and the hardware that produced it
+(``benchmarks/README.md`` indexes the files).
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import shlex
@@ -14,6 +16,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+__all__ = ["cpu_features", "cpu_model", "gpu_name", "provenance", "report"]
 
 
 def _git(*args: str) -> str:
@@ -65,3 +69,21 @@ def provenance(argv: list[str] | None = None) -> dict:
         "gpu": gpu_name(),
         "python": platform.python_version(),
     }
+
+
+def report(result: dict, out: str | Path | None = None, append: bool = False) -> dict:
+    """A benchmark's figures as one JSON line with their provenance: printed, and written to ``out`` when given (a
+    new file, or a line appended to a ``.jsonl`` with ``append``). Returns the line's dict."""
+    line = {**result, "provenance": result.get("provenance") or provenance()}
+    text = json.dumps(line)
+    print(text, flush=True)
+    if out:
+        path = Path(out)
+        if append:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        else:
+            from ganonlib.io import atomic_write_text
+
+            atomic_write_text(path, json.dumps(line, indent=1) + "\n")
+    return line

@@ -1,8 +1,8 @@
 """How well the kit anonymizes people it never saw: identity and expression together, against a naive pix2pix and
 the four baselines. Prints one JSON line; writes benchmarks/results/realdata_quality.{json,md}.
 
-    python benchmarks/realdata_quality.py --budget 200                  # everything, on a GPU machine
-    python benchmarks/realdata_quality.py --smoke                       # CPU smoke run (a few steps; checks shapes)
+    python benchmarks/quality/realdata_quality.py --budget 200                  # everything, on a GPU machine
+    python benchmarks/quality/realdata_quality.py --smoke                       # CPU smoke run (a few steps; checks shapes)
 
 Data: CelebA faces (``--celeba``, official layout; identity_CelebA.txt). Every image of --holdout identities
 (seeded) is held out of training and is what gets evaluated. Two generators train for the same --budget seconds at
@@ -42,7 +42,7 @@ import torch
 from ganonlib.config import DatasetConfig, PreprocessConfig
 from ganonlib.io import atomic_write_image, atomic_write_json, atomic_write_npy, atomic_write_text, json_number
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CELEBA = ROOT.parent / "shared" / "data" / "celeba_sample"
 RESULTS = ROOT / "benchmarks" / "results"
 BASELINES = ("pixel8", "pixel16", "blur9", "blur17")
@@ -206,6 +206,13 @@ TARGETS = {"mtcnn_found": (">=", 0.95), "verified": ("<=", 0.05), "expression_ke
            "training_leakage": ("<=", 0.05)}
 
 
+def _produced_by(p: dict) -> str:
+    reconstructed = " (reconstructed from git history)" if p.get("reconstructed") else ""
+    return (f"Produced by `{p.get('command', '?')}` at commit `{p.get('commit', '?')}`{reconstructed}, "
+            f"{p.get('date', '?')}; machine: {p.get('cpu', '?')}, {p.get('cores', '?')} cores, GPU: "
+            f"{p.get('gpu') or 'none'}.")
+
+
 def markdown(result: dict) -> str:
     """The results table with its setting: device, budget, data."""
     ours = result["methods"]["ours"]
@@ -214,7 +221,7 @@ def markdown(result: dict) -> str:
     chance = result["rank1_chance"]
     met["rank1"] = ours["rank1"] <= 3 * chance
     lines = [
-        "# Anonymizing people the GAN never saw (`benchmarks/realdata_quality.py`)",
+        "# Anonymizing people the GAN never saw (`benchmarks/quality/realdata_quality.py`)",
         "",
         f"Data: {result['photos']} CelebA photos of {result['identities']} people ({result['data']}); "
         f"{result['heldout_photos']} photos of {result['heldout_identities']} people held out of training and "
@@ -222,6 +229,8 @@ def markdown(result: dict) -> str:
         f"training on {result['device']} (ours: {result['ours']['steps']} steps, {result['ours']['epochs']} epochs; "
         f"naive: {result['naive']['steps']} steps). Identity: {result['recognizer']} (threshold "
         f"{result['recognizer_threshold']}); expression: {result['expression_reference']}.",
+        "",
+        _produced_by(result.get("provenance") or {}),
         "",
         "| method | MTCNN finds a face | mesh found | identity distance | rank-1 | verified same person | "
         "expression mean abs diff | expression kept | landmark NME | training-identity leakage |",
@@ -269,10 +278,14 @@ def main() -> None:
     for phase in PHASES:
         if (args.out / f"{phase}.json").is_file():
             result.update(json.loads((args.out / f"{phase}.json").read_text()))
+    from ganonlib.provenance import provenance, report
+
+    # the phases may run on different machines: each phase's file keeps its own; this block is the final step's
+    result["provenance"] = provenance()
     if "methods" in result:
         atomic_write_json(args.results / "realdata_quality.json", result)
         atomic_write_text(args.results / "realdata_quality.md", markdown(result))
-    print(json.dumps(result))
+    report(result)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """How visible the pasted-back faces' edges are, per blend mode: prints one JSON line.
 
-    python benchmarks/paste_seams.py [--source ../shared/data/celeba_sample/img_align_celeba] [--photos 60]
-    python benchmarks/paste_seams.py --figure docs/paste_back_astronaut.jpg   # the README's before/after
+    python benchmarks/quality/paste_seams.py [--source ../shared/data/celeba_sample/img_align_celeba] [--photos 60]
+    python benchmarks/quality/paste_seams.py --figure docs/paste_back_astronaut.jpg   # the README's before/after
 
-Anonymizes the photos with ``paste_back`` once per blend mode (same faces, same generator) and measures every
+Anonymizes the photos once per blend mode (same faces, same generator) and measures every
 written photo against its input (:mod:`ganonlib.metrics.seams`): the share of the changed region's rim (changed
 pixels within 2 px of unchanged ones) that differs by more than 25 grey levels, over all photos and for the worst
 photo. Target: <= 1 %. Unchanged islands under 25 px inside a new face (pixels that match by chance) are no edge and
@@ -55,13 +55,13 @@ def before_after(path: Path, weights: str, tmp: Path) -> None:
 
     photo = tmp / "astronaut.png"
     atomic_write_image(photo, load_photo("astronaut"))
-    anonymize_files([photo], tmp / "figure", Anonymizer(AnonymizeConfig(weights=weights, paste_back=True)),
+    anonymize_files([photo], tmp / "figure", Anonymizer(AnonymizeConfig(weights=weights)),
                     progress=False)
     manifest = pd.read_csv(tmp / "figure" / "manifest.csv", keep_default_na=False)
     x0, y0, x1, y1 = (float(v) for v in manifest[manifest.face == 0].box.iloc[0].split())
     grow = 0.6 * max(x1 - x0, y1 - y0)
     box = (int(max(0, x0 - grow)), int(max(0, y0 - grow)), int(x1 + grow), int(y1 + grow))
-    pair = [Image.fromarray(read_image(p)).crop(box) for p in (photo, tmp / "figure" / "photos" / "astronaut.png.png")]
+    pair = [Image.fromarray(read_image(p)).crop(box) for p in (photo, tmp / "figure" / "photos" / "astronaut.png")]
     sheet = Image.new("RGB", (pair[0].width * 2 + 8, pair[0].height), "white")
     sheet.paste(pair[0], (0, 0))
     sheet.paste(pair[1], (pair[0].width + 8, 0))
@@ -95,11 +95,13 @@ def main() -> None:
         for blend in args.blends.split(","):
             for colour in (False, True):
                 # lossless outputs: a JPEG's recompression would count as change everywhere
-                cfg = AnonymizeConfig(weights=args.weights, paste_back=True, blend=blend, match_colour=colour,
+                cfg = AnonymizeConfig(weights=args.weights, blend=blend, match_colour=colour,
                                       second_detector="none", photo_format="png")
                 name = f"{blend}{'+colour' if colour else ''}"
                 result[name] = measure(photos, tmp / name, cfg)
-    print(json.dumps(result))
+    from ganonlib.provenance import report
+
+    report(result)
 
 
 if __name__ == "__main__":

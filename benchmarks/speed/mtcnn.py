@@ -2,7 +2,7 @@
 same run, one thread each (as in an extraction worker). Prints one JSON line with ms per photo for both, the share
 of the photos whose boxes, probabilities and points are bit for bit the same, and the faces found.
 
-    python benchmarks/mtcnn.py [--photos 24] [--source DIR] [--repeat 3]
+    python benchmarks/speed/mtcnn.py [--photos 24] [--source DIR] [--repeat 3]
 
 Photos are the bundled sample's at 512 px (one face each, replicated as augmented variants up to --photos) unless
 --source names a folder; each photo is searched ``--repeat`` times by each and the median time per photo is kept.
@@ -10,7 +10,6 @@ Photos are the bundled sample's at 512 px (one face each, replicated as augmente
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -69,10 +68,12 @@ def main() -> None:
         faces += len(found["kit"][0])
     ms = {name: round(1000 * float(np.mean(s)), 1) for name, s in seconds.items()}
     size = sorted({f"{im.shape[1]}x{im.shape[0]}" for im in images})
-    print(json.dumps({"benchmark": "mtcnn", "photos": len(images), "sizes": size, "cpus": os.cpu_count(),
-                      "threads": 1, "faces": faces, "ms_per_photo_facenet_pytorch": ms["facenet_pytorch"],
-                      "ms_per_photo_kit": ms["kit"], "speedup": round(ms["facenet_pytorch"] / ms["kit"], 2),
-                      "identical_photos": same}))
+    from ganonlib.provenance import report
+
+    report({"benchmark": "mtcnn", "photos": len(images), "sizes": size, "cpus": os.cpu_count(),
+            "threads": 1, "faces": faces, "ms_per_photo_facenet_pytorch": ms["facenet_pytorch"],
+            "ms_per_photo_kit": ms["kit"], "speedup": round(ms["facenet_pytorch"] / ms["kit"], 2),
+            "identical_photos": same})
 
 
 if __name__ == "__main__":

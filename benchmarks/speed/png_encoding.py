@@ -1,7 +1,7 @@
 """PNG encoding settings on the kit's own images: prints one JSON line with ms per image and KiB per image of each
 setting, all measured in the same run on the same images, each checked lossless.
 
-    python benchmarks/png_encoding.py [--images 24] [--repeat 3]
+    python benchmarks/speed/png_encoding.py [--images 24] [--repeat 3]
 
 Images: the sample's photos (what ``ganon anonymize`` pastes faces back into), the preprocessed aligned faces and
 their landmark renderings, and the anonymized crops, from the folders ``make repro`` fills (a folder not there yet
@@ -14,7 +14,6 @@ is reported as missing). Settings, all through libpng in OpenCV:
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -60,7 +59,9 @@ def main() -> None:
         kit, before = result["sets"][name]["sub_level1"], result["sets"][name]["adaptive_level1"]
         result["sets"][name]["speedup_vs_previous"] = round(before["ms"] / kit["ms"], 2)
         result["sets"][name]["size_vs_previous"] = round(kit["kib"] / before["kib"], 3)
-    print(json.dumps(result))
+    from ganonlib.provenance import report
+
+    report(result)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """GAN training throughput: prints one JSON line with images/s of a full G+D step (one generator forward, G and D
 backward, both Adam steps) for (a) plain eager and (b) the kit's trainer settings, measured in the same run.
 
-    python benchmarks/train_throughput.py --size 512 --batch 32            # on a GPU (the paper's setting)
-    python benchmarks/train_throughput.py --size 256 --batch 2 --steps 3   # a CPU smoke run
+    python benchmarks/speed/train_throughput.py --size 512 --batch 32            # on a GPU (the paper's setting)
+    python benchmarks/speed/train_throughput.py --size 256 --batch 2 --steps 3   # a CPU smoke run
 
 (a) plain eager: fp32, NCHW, PyTorch's defaults (cuDNN may use TF32 for convolutions, as by default), foreach Adam,
     the textbook step (D's weight gradients computed during G's backward, D run on real and fake separately) and
@@ -100,17 +100,19 @@ def main() -> None:
     if args.also_mode and cuda:
         run(f"kit_{args.also_mode}", kit_step(device, replace(kit, compile_mode=args.also_mode)), True, args.warmup)
     name = torch.cuda.get_device_name(device) if cuda else platform.processor() or "cpu"
-    print(json.dumps({"benchmark": "train_throughput", "device": name, "size": args.size, "batch": args.batch,
-                      "steps": args.steps, "plain_eager_img_per_s": results["plain_eager_img_per_s"],
-                      "kit_settings_img_per_s": results["kit_settings_img_per_s"],
-                      "speedup": round(results["kit_settings_img_per_s"] / results["plain_eager_img_per_s"], 2),
-                      **{k: v for k, v in results.items() if k not in ("plain_eager_img_per_s",
-                                                                        "kit_settings_img_per_s")},
-                      "kit_settings": ("bf16 autocast + channels_last + sub-pixel final conv + fused Adam + "
-                                       "frozen/batched D + "
-                                       f"torch.compile({args.compile_mode})") if cuda
-                      else "fp32 + channels_last + sub-pixel final conv + frozen/batched D (CPU)",
-                      "torch": torch.__version__}))
+    from ganonlib.provenance import report
+
+    report({"benchmark": "train_throughput", "device": name, "size": args.size, "batch": args.batch,
+            "steps": args.steps, "plain_eager_img_per_s": results["plain_eager_img_per_s"],
+            "kit_settings_img_per_s": results["kit_settings_img_per_s"],
+            "speedup": round(results["kit_settings_img_per_s"] / results["plain_eager_img_per_s"], 2),
+            **{k: v for k, v in results.items() if k not in ("plain_eager_img_per_s",
+                                                              "kit_settings_img_per_s")},
+            "kit_settings": ("bf16 autocast + channels_last + sub-pixel final conv + fused Adam + "
+                             "frozen/batched D + "
+                             f"torch.compile({args.compile_mode})") if cuda
+            else "fp32 + channels_last + sub-pixel final conv + frozen/batched D (CPU)",
+            "torch": torch.__version__})
 
 
 if __name__ == "__main__":

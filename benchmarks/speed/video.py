@@ -1,6 +1,6 @@
 """Video anonymization: prints one JSON line with frames/s, leaks and temporal stability on the synthetic test clip.
 
-    python benchmarks/video.py [--frames 100] [--device cpu|cuda] [--weights models/gan/generator.pt]
+    python benchmarks/speed/video.py [--frames 100] [--device cpu|cuda] [--weights models/gan/generator.pt]
                                [--sizes 640x360,1280x720] [--out benchmarks/results/video_cpu.json]
 
 The clip (:mod:`ganonlib.data.synthetic_video`: two public-domain heads panning, zooming, turning, crossing, one
@@ -41,9 +41,9 @@ from ganonlib.data.synthetic_video import write_synthetic_clip
 from ganonlib.io import atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.metrics.video import video_report
 from ganonlib.models.networks import define_G
-from provenance import provenance  # benchmarks/ is the script's own folder: first on the import path
+from ganonlib.provenance import provenance
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 _UNSTEADY = {"smooth_min_cutoff": 1.0e6, "smooth_beta": 0.0}  # a cut-off far above the frame rate: no filter
 HOLD_STILL = video_module._Steady.still
 

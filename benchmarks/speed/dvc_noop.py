@@ -1,6 +1,6 @@
 """How long a `dvc repro` takes when nothing changed: prints one JSON line.
 
-    make repro && python benchmarks/dvc_noop.py [--runs 9]
+    make repro && python benchmarks/speed/dvc_noop.py [--runs 9]
 
 Times `dvc repro -q` in the project (which must be up to date: every run must be a no-op) and, as the floor that no
 pipeline goes below on this machine, the same command in a throw-away DVC project of one stage with one dependency
@@ -10,9 +10,7 @@ run: the lines of dvc.lock, the paths it records, and the files inside the direc
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _dvc() -> str:
@@ -78,14 +76,16 @@ def main() -> None:
         for _ in range(args.runs):
             project.append(_timed_noop(ROOT))
             floor.append(_timed_noop(small))
-    print(json.dumps({
+    from ganonlib.provenance import cpu_model, report
+
+    report({
         "benchmark": "dvc_noop",
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores",
         "runs": args.runs,
         "project_s": {"min": round(min(project), 2), "median": round(statistics.median(project), 2)},
         "one_stage_project_s": {"min": round(min(floor), 2), "median": round(statistics.median(floor), 2)},
         **_lock_size(),
-    }))
+    })
 
 
 if __name__ == "__main__":

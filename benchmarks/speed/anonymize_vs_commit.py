@@ -1,11 +1,11 @@
 """``ganon anonymize``'s default end to end against the same default at an earlier commit, on the same photos in the
 same run: prints one JSON line.
 
-    python benchmarks/anonymize_vs_commit.py --commit a7464e4^ [--photos 96] [--rounds 2] [--device cpu]
+    python benchmarks/speed/anonymize_vs_commit.py --commit a7464e4^ [--photos 96] [--rounds 2] [--device cpu]
 
 The earlier commit is checked out into a temporary git worktree and run from there (its ``ganonlib`` first on the
 import path), so each side runs its own code with its own defaults. Both anonymize the same photos (the bundled
-sample's, replicated as in benchmarks/anonymize.py) with the same untrained generator at 512 px and paste-back on,
+sample's, replicated as in benchmarks/speed/anonymize.py) with the same untrained generator at 512 px and paste-back on,
 after a warm-up on the first 8 photos; the two sides alternate for ``--rounds`` rounds, since this machine's speed
 drifts within minutes. Reported for each side (``earlier``, ``checkout``): faces re-synthesized per second (best and
 each round), the faces found and re-synthesized, and the speed-up of this checkout over the earlier commit.
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _child(photos: Path, weights: Path, out: Path, device: str) -> dict:
@@ -30,7 +30,9 @@ def _child(photos: Path, weights: Path, out: Path, device: str) -> dict:
     from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
 
     files = sorted(p for p in photos.iterdir() if p.is_file())
-    an = Anonymizer(AnonymizeConfig(weights=str(weights), device=device, paste_back=True))
+    # the same work on both sides: whole photos and crops (an older kit wrote photos only with paste_back)
+    both = {"paste_back": True} if "paste_back" in AnonymizeConfig.__dataclass_fields__ else {"crops": True}
+    an = Anonymizer(AnonymizeConfig(weights=str(weights), device=device, **both))
     try:
         anonymize_files(files[:8], out / "warm", an, progress=False)  # models loaded, workers started
         start = time.perf_counter()
@@ -69,7 +71,7 @@ def main() -> None:
         parser.error("--commit is required")
     sha = subprocess.run(["git", "rev-parse", "--verify", f"{args.commit}^{{commit}}"], cwd=_ROOT,
                          capture_output=True, text=True, check=True).stdout.strip()
-    sys.path.insert(0, str(_ROOT / "benchmarks"))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from anonymize import sample_photos, untrained_generator
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -96,7 +98,9 @@ def main() -> None:
                         "faces_found": runs[0]["faces_found"], "faces_anonymized": runs[0]["faces_anonymized"]}
     result["speedup_checkout_vs_earlier"] = round(result["checkout"]["faces_per_s"] /
                                                   result["earlier"]["faces_per_s"], 2)
-    print(json.dumps(result))
+    from ganonlib.provenance import report
+
+    report(result)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """End-to-end anonymization speed: prints one JSON line with faces/s at 512, path against path, in one run.
 
-    python benchmarks/anonymize.py [--photos 24] [--device cpu|cuda] [--weights models/gan/generator.pt]
+    python benchmarks/speed/anonymize.py [--photos 24] [--device cpu|cuda] [--weights models/gan/generator.pt]
                                    [--baseline-photos N]
 
 Photos are the bundled sample's (one face each, replicated as augmented variants up to --photos: 240 distinct ones,
@@ -48,12 +48,14 @@ import torch
 
 from ganonlib.anonymize import ganonymization
 from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+from ganonlib.anonymize.inputs import photo_format_of, plan_photo_names
 from ganonlib.anonymize.photos import _compose, _generate, extract_photo, start_extractor
 from ganonlib.config import SampleConfig
 from ganonlib.data.sample import build_sample
 from ganonlib.io import atomic_write_image, atomic_write_torch, file_sha256, iter_images
 from ganonlib.models.networks import define_G
 from ganonlib.models.onnx_generator import export_onnx
+from ganonlib.provenance import report
 
 
 class _BusyClock:
@@ -104,11 +106,13 @@ def _steps(an: Anonymizer, photos: list[Path], out: Path) -> dict:
     generated, _ = _generate(an, extracted)  # the faces that get a new one (the rest are covered in composing)
     generate_s = time.perf_counter() - start
     faces = max(sum(len(new) for new in generated), 1)
+    targets = plan_photo_names([(p.rel, photo_format_of(path)) for p, path in zip(extracted, photos)],
+                               an.cfg.photo_format)
     start = time.perf_counter()
     for photo, new in zip(extracted, generated):
-        images, _ = _compose(an, photo, new, "", "benchmark")
-        for name, image in images:
-            atomic_write_image(out / name, image)
+        images, _ = _compose(an, photo, targets[photo.rel], new, "", "benchmark")
+        for name, image, fmt in images:
+            atomic_write_image(out / name, image, fmt or None)
     write_s = time.perf_counter() - start
     total = extract_s + generate_s + write_s
     per_face = {"extract": extract_s, "generate": generate_s, "compose_write": write_s}
@@ -227,7 +231,7 @@ def main() -> None:
         else:
             photos = sorted(iter_images(args.source))[: args.photos]
         baseline = photos[: args.baseline_photos or len(photos)]
-        base = AnonymizeConfig(weights=str(weights), device=args.device, batch_size=args.batch, paste_back=True)
+        base = AnonymizeConfig(weights=str(weights), device=args.device, batch_size=args.batch, crops=True)
         result: dict = {"benchmark": "anonymize", "photos": len(photos), "device": args.device, "cpus": cores,
                         "machine": platform.processor() or platform.machine(), "batch": args.batch,
                         # how PyTorch's OpenMP threads wait (the kit sets passive; GOMP_SPINCOUNT=300000 restores
@@ -276,7 +280,7 @@ def main() -> None:
             result.update(_ceiling(an, result, cores))
         finally:
             an.close()
-    print(json.dumps(result))
+    report(result)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Resident memory through one long anonymize run: prints one JSON line. Every queue of the pipeline is bounded, so
 once the first batches are through, memory must stay flat however many photos follow.
 
-    python benchmarks/anonymize_memory.py [--photos 480] [--device cpu] [--interval 1]
+    python benchmarks/speed/anonymize_memory.py [--photos 480] [--device cpu] [--interval 1]
 
-The run anonymizes the bundled sample's photos (replicated as in benchmarks/anonymize.py) with an untrained generator
+The run anonymizes the bundled sample's photos (replicated as in benchmarks/speed/anonymize.py) with an untrained generator
 at 512 px, paste-back on, the default pipeline (one extraction worker per core), in a fresh process. A thread samples
 the resident memory of that process and of its extraction workers every ``--interval`` seconds, with the manifest's
 rows so far. Reported: the peak of each quarter of the run (main process, all workers together, both), the growth from
@@ -61,7 +61,7 @@ def _child(photos: int, device: str, interval: float, tmp: Path) -> dict:
 
     weights = untrained_generator(tmp / "g.pt")
     files = sample_photos(tmp, photos)
-    an = Anonymizer(AnonymizeConfig(weights=str(weights), device=device, paste_back=True))
+    an = Anonymizer(AnonymizeConfig(weights=str(weights), device=device, crops=True))
     samples: list[tuple[float, int, int, int]] = []
     done = threading.Event()
     sampler = threading.Thread(target=_sample, args=(samples, tmp / "out" / "manifest.csv", done, interval),
@@ -101,7 +101,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:  # a fresh process: its peaks are this run's alone
         result = child_json([sys.executable, __file__, "--child", "--photos", str(args.photos), "--tmp", tmp,
                              "--device", args.device, "--interval", str(args.interval)])
-    print(json.dumps({"benchmark": "anonymize_memory", "device": args.device, **result}))
+    from ganonlib.provenance import report
+
+    report({"benchmark": "anonymize_memory", "device": args.device, **result})
 
 
 if __name__ == "__main__":

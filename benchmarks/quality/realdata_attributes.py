@@ -1,7 +1,7 @@
 """Real-data check of the attribute analysis (paper 4.3) on CelebA faces: prints one JSON line.
 
-    python benchmarks/realdata_attributes.py                                   # ../shared/data/celeba_sample
-    python benchmarks/realdata_attributes.py --weights models/gan/generator.pt --epochs 15
+    python benchmarks/quality/realdata_attributes.py                                   # ../shared/data/celeba_sample
+    python benchmarks/quality/realdata_attributes.py --weights models/gan/generator.pt --epochs 15
 
 The CelebA images go through the kit's preprocessing at the generator's size; where the official partition puts
 every image in one split (a CelebA excerpt), the split is redrawn by identity (seeded, no person in two splits). The
@@ -13,7 +13,6 @@ minutes on a CPU, paints no real faces, so its removal rates say little about th
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from ganonlib.metrics.evaluate_attributes import attribute_labels, attribute_rem
 from ganonlib.metrics.training_scenario import TrainedClassifier, training_scenario
 from ganonlib.train.classifier import ClassifierConfig
 
-DEFAULT_CELEBA = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba_sample"
+DEFAULT_CELEBA = Path(__file__).resolve().parents[3] / "shared" / "data" / "celeba_sample"
 
 
 def main() -> None:
@@ -66,7 +65,9 @@ def main() -> None:
     atomic_write_text(args.out / "removal.csv", removal.to_csv(index=False))
     rates = removal.pivot_table(index="attribute", columns="method", values="removal_rate")
     val = training["methods"]["original"]["val"]["report"]
-    print(json.dumps({
+    from ganonlib.provenance import report
+
+    report({
         "benchmark": "realdata_attributes", "faces": len(frame),
         "splits": {s: int((frame.split == s).sum()) for s in ("train", "val", "test")},
         "classifier": f"{args.arch} {args.image_size}px, "
@@ -76,7 +77,7 @@ def main() -> None:
         "mean_removal_rate": {m: round(float(np.nanmean(rates[m])), 3) for m in rates.columns},
         "attributes_with_positives": int(rates["ours"].notna().sum()),
         "removal_rates": {a: {m: json_number(v, 3) for m, v in row.items()} for a, row in rates.iterrows()},
-        "seconds": round(time.perf_counter() - start, 1)}))
+        "seconds": round(time.perf_counter() - start, 1)})
 
 
 if __name__ == "__main__":

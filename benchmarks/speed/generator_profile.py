@@ -1,6 +1,6 @@
 """Where the generator's time goes when the anonymizer runs it on a CPU: prints one JSON line.
 
-    python benchmarks/generator_profile.py [--batch 8] [--size 512] [--precision auto]
+    python benchmarks/speed/generator_profile.py [--batch 8] [--size 512] [--precision auto]
 
 An untrained generator (speed does not depend on the weights) is loaded through the anonymizer, so it runs as
 ``ganon anonymize`` runs it (channels_last, bf16 autocast where native, the CPU instance norm, kept freed memory).
@@ -14,7 +14,6 @@ of one plain copy of the largest activation: the norms, the activations and the 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -79,7 +78,9 @@ def main() -> None:
     largest = torch.randn(args.batch, 64, args.size // 2, args.size // 2).to(dtype).contiguous(
         memory_format=torch.channels_last)
     copy_ms = _best_ms(lambda: largest.clone())
-    print(json.dumps({
+    from ganonlib.provenance import report
+
+    report({
         "benchmark": "generator_profile", "device": "cpu", "cpus": os.cpu_count(), "threads":
         torch.get_num_threads(), "batch": args.batch, "image_size": args.size,
         "precision": str(dtype).replace("torch.", ""), "wall_ms_per_batch": round(wall_ms, 1),
@@ -87,7 +88,7 @@ def main() -> None:
         "op_ms_per_batch": {g: round(ms, 1) for g, ms in sorted(groups.items(), key=lambda kv: -kv[1])},
         "share": {g: round(ms / total, 3) for g, ms in sorted(groups.items(), key=lambda kv: -kv[1])},
         "largest_activation_mb": round(largest.numel() * largest.element_size() / 1e6),
-        "largest_activation_copy_ms": round(copy_ms, 1)}))
+        "largest_activation_copy_ms": round(copy_ms, 1)})
 
 
 if __name__ == "__main__":
