@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install repro test verify plots exps bench lock clean
+.PHONY: install repro test test-all verify plots exps bench lock clean
 
 # Jupyter's settings for the project (etc/ mirrors the venv's etc/): every kernel of the venv, papermill's and
 # JupyterLab's, and the JupyterLab server read them; each file says what it does
@@ -35,8 +35,12 @@ repro: install
 	test -d .dvc || $(BIN)/dvc init --quiet $$(git rev-parse --git-dir >/dev/null 2>&1 || echo --no-scm)
 	$(BIN)/dvc repro
 
+# the fast tier (about 3 minutes on 2 cores) and everything (CONTRIBUTING.md, "Tests"); both list the slowest tests
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow and not realdata and not browser" --durations=10
+
+test-all: install
+	$(BIN)/python -m pytest -q --durations=25
 
 # after `make repro`: every headline metric against the committed one and its measured tolerance (exit 1 outside)
 verify: install
@@ -50,7 +54,7 @@ exps: install
 	$(BIN)/python -m ganonlib.report.experiments
 
 bench: install
-	$(BIN)/python benchmarks/preprocess.py
+	$(BIN)/python benchmarks/speed/preprocess.py
 
 # Refresh the full lock after changing requirements.txt on purpose.
 lock:

@@ -98,6 +98,7 @@ def _slow_first(state: int, item: int) -> int:
     return item
 
 
+@pytest.mark.slow
 def test_a_slow_item_does_not_stall_the_pool_once_the_others_have_run_ahead():
     """Item 0 is slow: the second worker finishes the next items until the pool's look-ahead is full; when item 0
     comes back, everything pending is yielded, and the idle workers must get new items instead of waiting on none."""

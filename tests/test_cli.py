@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from PIL import Image
 
 from ganonlib.cli import main
@@ -46,6 +47,7 @@ def test_version_and_help_come_from_the_config_fields(capsys):
     assert "--fallback {blur,fill,none}" in out and "face found but not re-synthesized" in out
 
 
+@pytest.mark.slow
 def test_train_command_writes_a_generator_and_refuses_a_missing_folder(pairs, tmp_path, capsys):
     code = main(["train", str(pairs), str(tmp_path / "gan"), "--epochs", "1", "--batch-size", "2",
                  "--max-steps-per-epoch", "1", "--samples", "1", "--device", "cpu", "--no-resume"])
@@ -81,6 +83,7 @@ def test_sample_keeps_files_it_did_not_write_and_drops_only_its_own_old_variants
     assert len(names) == 1 + 3 * 2 and not any(n.endswith("_002.png") for n in names)
 
 
+@pytest.mark.slow
 def test_train_refuses_an_unbounded_lr_and_stops_on_a_non_finite_loss_keeping_the_generator(pairs, tmp_path,
                                                                                              capsys):
     out = tmp_path / "gan"

@@ -42,6 +42,7 @@ def processed(tmp_path_factory, small_cfg):
     return records, root / "local", preprocess_dataset(records, root / "local", small_cfg, progress=False)
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_preprocesses_exactly_like_the_local_processes(tmp_path, small_cfg, cluster, processed):
     import distributed
 
@@ -55,6 +56,7 @@ def test_a_dask_cluster_preprocesses_exactly_like_the_local_processes(tmp_path, 
     assert _files(tmp_path / "dask") == _files(local_dir)  # same manifest, index, pairs, byte for byte
 
 
+@pytest.mark.slow
 def test_the_identity_evaluation_on_a_dask_cluster_reports_what_the_local_run_reports(tmp_path, cluster, processed):
     import distributed
 
@@ -95,6 +97,7 @@ def many_pairs(pairs, tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_anonymizes_a_dataset_exactly_like_this_process(tmp_path_factory, many_pairs,
                                                                         generator_file, cluster):
     from ganonlib.anonymize.datasets import anonymize_dataset
@@ -111,6 +114,7 @@ def test_a_dask_cluster_anonymizes_a_dataset_exactly_like_this_process(tmp_path_
     assert all(any(k[:2] == ("generator", sha) for k in loaded) for loaded in _worker_models(cluster))
 
 
+@pytest.mark.slow
 def test_classifiers_on_a_dask_cluster_give_the_probabilities_of_this_process(tmp_path, many_pairs, cluster):
     import numpy as np
     import torch

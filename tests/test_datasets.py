@@ -38,6 +38,7 @@ def test_celeba_official_layout(tmp_path):
     assert celeba_attribute_names(tmp_path)[:2] == ["A0", "A1"]
 
 
+@pytest.mark.realdata
 def test_celeba_real_sample_reads_every_row():
     root = shared_data("celeba_sample")
     recs = load_dataset(_cfg("celeba", root))

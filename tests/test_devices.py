@@ -37,6 +37,7 @@ def _fresh_python(code: str, *args: str, **env: str) -> list[str]:
                           check=True).stdout.split()
 
 
+@pytest.mark.slow
 def test_a_generator_pass_reuses_the_memory_of_the_previous_one():
     applied, faults = _fresh_python(_FAULTS, "keep")
     _, faults_by_default = _fresh_python(_FAULTS, "glibc")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
 from ganonlib.models.networks import define_D, define_G
@@ -23,6 +24,7 @@ def _torchrun(*args: str, env: dict | None = None) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_a_ddp_step_equals_one_process_on_the_whole_batch(tmp_path):
     """Two ranks with one half of a batch each end with the weights of one process that saw the whole batch
     (the losses are means and instance norm and PatchGAN treat every sample alone)."""
@@ -44,6 +46,7 @@ def test_a_ddp_step_equals_one_process_on_the_whole_batch(tmp_path):
         torch.testing.assert_close(ranks[0]["discriminator"][name], tensor, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_gpus_2_trains_one_resumable_run_in_two_processes(pairs, tmp_path, capsys):
     """``gpus: 2`` starts two processes (here CPU ones); the first writes the run's outputs, a resumed run ends
     where an uninterrupted one does, and a time budget stops both ranks after the same step."""

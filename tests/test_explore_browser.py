@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "reports" / "explore_screenshot.png"
 NOTEBOOK = ROOT / "notebooks" / "00_explore.ipynb"
 STAGE_NOTEBOOK = ROOT / "notebooks" / "10_eval_identity.ipynb"
+pytestmark = pytest.mark.browser
+
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 WIDGET_IMAGES = ".jupyter-widgets .jp-OutputArea-output img"
 

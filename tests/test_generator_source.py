@@ -140,7 +140,7 @@ def _consistent(project: Path) -> None:
     assert main(["anonymize", str(photo), str(out), "--weights", str(gan / "generator.pt"), "--workers", "1"]) == 0
 
 
-@pytest.mark.pipeline
+@pytest.mark.slow
 def test_dvc_evaluates_the_published_generator_without_training_and_experiments_keep_the_workspace(
         mirror, lightning_checkpoint, tmp_path):
     project = _dvc_project(tmp_path, mirror, _sha256(lightning_checkpoint))

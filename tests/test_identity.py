@@ -42,6 +42,7 @@ def test_missing_facenet512_weights_give_one_message(tmp_path, monkeypatch):
         Recognizer("Facenet512")
 
 
+@pytest.mark.realdata
 def test_real_faces_same_image_near_zero_other_person_far(tmp_path, monkeypatch):
     root = shared_data("celeba_sample")
     monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))

@@ -24,6 +24,7 @@ def test_a_batch_beyond_the_free_memory_is_lowered():
     assert batch_bound(8, 512, "cpu").used == 8 and not batch_bound(8, 512, "cpu").note
 
 
+@pytest.mark.slow
 def test_the_command_line_says_in_one_line_what_it_lowered(tmp_path, generator_file, astronaut, capsys):
     (tmp_path / "in").mkdir()
     Image.fromarray(astronaut).resize((256, 256)).save(tmp_path / "in" / "a.png")

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from ganonlib.models.networks import InstanceNorm2d, define_D, define_G, upsample_pad_conv
@@ -23,6 +24,7 @@ def test_weights_init_is_normal_002():
     assert abs(float(w.mean())) < 1e-3 and abs(float(w.std()) - 0.02) < 1e-3
 
 
+@pytest.mark.slow
 def test_training_steps_lower_the_loss_on_a_tiny_batch():
     torch.manual_seed(0)
     g, d = define_G(), define_D()

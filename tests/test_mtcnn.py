@@ -69,6 +69,7 @@ def test_search_equals_facenet_pytorchs_on_bundled_photos(mtcnns):
     assert faces[-1] == 0 and sum(faces) >= 5  # the three portraits, the three in the group, ...
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("sample", ["celeba_sample", "emotion_sample"])
 def test_search_equals_facenet_pytorchs_on_real_photos(mtcnns, sample):
     files = sorted(p for p in shared_data(sample).rglob("*.jpg"))[:40]

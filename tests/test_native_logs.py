@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = r"""
 import os, sys
 from ganonlib.native_logs import filter_native_chatter
@@ -25,6 +27,7 @@ def test_chatter_is_dropped_and_the_rest_passes():
         assert kept in err
 
 
+@pytest.mark.slow
 def test_mediapipe_models_start_quietly():
     code = ("from skimage import data\nfrom ganonlib.faces.landmarks import FaceMesher\n"
             "from ganonlib.faces.detect import MediaPipeDetector\n"

@@ -36,6 +36,7 @@ def test_the_onnx_backend_paints_the_torch_face(exported):
     assert np.abs(faces.astype(int) - torch_faces.astype(int)).max() <= 1  # rounding of the last grey level
 
 
+@pytest.mark.slow
 def test_a_stale_or_missing_onnx_file_is_refused_with_the_command_that_fixes_it(exported, tmp_path, capsys):
     weights, _ = exported
     other = tmp_path / "generator.pt"

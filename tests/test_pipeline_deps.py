@@ -227,6 +227,7 @@ def test_every_stage_param_is_in_params_yaml():
                         value = value[part]
 
 
+@pytest.mark.slow
 def test_a_dataset_name_that_would_break_a_command_runs_nothing(tmp_path):
     """A name of params.yaml that closes a quote (``x'; touch pwned; echo '``) reaches no shell: the stage's command
     holds only "$DVC_STAGE", and its notebook refuses the name with the key to fix before any work."""

@@ -5,6 +5,7 @@ import hashlib
 import shutil
 
 import pandas as pd
+import pytest
 
 from ganonlib.train.gan import CHECKPOINT, GENERATOR, LOSS_NAMES, GanTrainConfig, train_gan
 
@@ -17,6 +18,7 @@ def _outputs(out) -> dict[str, str]:
     return digests
 
 
+@pytest.mark.slow
 def test_two_trainings_from_scratch_write_byte_identical_outputs(pairs, tmp_path):
     out = tmp_path / "gan"  # one path, as the stage has: the checkpoint records its settings, the folder among them
     runs = []

@@ -101,6 +101,7 @@ def test_checkpoint_interval_keeps_every_loss_row(pairs, tmp_path):
     assert int(load_checkpoint(tmp_path / CHECKPOINT)["epoch"]) == 2
 
 
+@pytest.mark.slow
 def test_the_trainer_imports_nothing_the_gpu_checks_machine_lacks():
     """benchmarks/gpu_checks.sh runs the trainer where PyTorch is installed but not the kit's other packages."""
     code = ("import sys, ganonlib.train.gan, ganonlib.models.pix2pix, ganonlib.provenance; "

@@ -325,6 +325,7 @@ def test_a_face_that_comes_and_goes_between_two_searches_is_caught(models, tmp_p
         assert moved.mean() > 0.5, i  # replaced or covered, as a searched frame's face is
 
 
+@pytest.mark.slow
 def test_a_truncated_video_says_how_many_frames_it_lost(models, clip, tmp_path):
     """The container's header states 50 frames (moov first), the file ends after a third of them: the copy holds
     the frames that decode, and the clip's row says the rest is lost (it read `ok` with no word of it)."""
