@@ -71,9 +71,10 @@ def _replaced(summary: dict) -> str:
 def _anonymize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ganonlib.anonymize.ganonymization import Anonymizer, anonymize_files, check_strict
+    from ganonlib.anonymize.generator import Anonymizer
+    from ganonlib.anonymize.run import anonymize_files, check_strict
     from ganonlib.anonymize.inputs import check_paths
-    from ganonlib.anonymize.photos import SEARCH_LIMITS, StrictModeError
+    from ganonlib.anonymize.run import SEARCH_LIMITS, StrictModeError
 
     cfg = AnonymizeConfig(**{f.name: getattr(args, f.name) for f in fields(AnonymizeConfig)})
     detection = PreprocessConfig(**{f.name: getattr(args, f.name) for f in fields(PreprocessConfig)
@@ -82,11 +83,14 @@ def _anonymize(args: argparse.Namespace) -> int:
         print("ganon: note: --paste-back is the default now (whole photos are always written); --crops adds the "
               "aligned crops", file=sys.stderr)
     check_paths(Path(args.input), Path(args.output))  # refused before the generator loads; walked once, later
-    anonymizer = Anonymizer(cfg, detection, follow_generator_size=True)
+    anonymizer = Anonymizer(cfg, detection, follow_generator=True)
     if anonymizer.bounds:
         print(f"ganon: note: as this machine holds: {anonymizer.bounds}", file=sys.stderr)
     if anonymizer.caveat:
         print(f"ganon: note: {cfg.weights}: {anonymizer.caveat}", file=sys.stderr)
+    if anonymizer.followed:
+        print(f"ganon: note: faces are cut as {cfg.weights}'s training faces were: {anonymizer.followed}",
+              file=sys.stderr)
     s = anonymize_files(args.input, args.output, anonymizer)
     why = ", ".join(f"{k} {v}" for k, v in sorted(s["files_failed_by_reason"].items()))
     print(f"{s['files']} files: {s['faces_found']} faces found, {s['faces_anonymized']} re-synthesized, "
@@ -134,7 +138,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from ganonlib.anonymize.convert import convert_lightning_checkpoint
+    from ganonlib.models.convert import convert_lightning_checkpoint
 
     digest = convert_lightning_checkpoint(args.checkpoint, args.output, args.image_size, args.sha256,
                                           args.landmarks_style)
@@ -145,7 +149,7 @@ def _convert(args: argparse.Namespace) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ganonlib.anonymize.convert import convert_lightning_checkpoint
+    from ganonlib.models.convert import convert_lightning_checkpoint
     from ganonlib.published import PUBLISHED, download
 
     published = PUBLISHED[args.name]
@@ -281,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ganonlib.anonymize.photos import OutputWriteError
+    from ganonlib.anonymize.run import OutputWriteError
     from ganonlib.cluster import ClusterError
     from ganonlib.workers import WorkerError
 

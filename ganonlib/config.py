@@ -14,10 +14,12 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+from ganonlib.errors import ConfigError
+
 __all__ = ["AnonymizeConfig", "AnonymizeParams", "ClassifierConfig", "ClassifierEvalConfig", "ConfigError",
-           "BACKENDS", "BLENDS", "DatasetConfig", "FALLBACKS", "GENERATOR_SOURCES", "GanTrainConfig",
+           "BACKENDS", "BLENDS", "CHANGES", "DatasetConfig", "FALLBACKS", "GENERATOR_SOURCES", "GanTrainConfig",
            "IdentityEvalConfig", "NO_FACE_POLICIES", "Params", "PreprocessConfig", "SampleConfig", "from_section",
-           "load_params", "params_section", "setting", "use_project_root"]
+           "load_params", "params_section", "setting", "use_project_root", "changing"]
 
 T = TypeVar("T")
 
@@ -39,16 +41,6 @@ GENERATOR_SOURCES = ("train", "publication", "demo")
 # small ones the search's tiles find: at most 10 frames (0.4 s at 25 fps) go without a full search
 MAX_DETECT_EVERY = 10
 MAX_TRACK_GAP = 250  # frames held back to cover a new face in them: 10 s at 25 fps (and within memory, per clip)
-
-
-class ConfigError(ValueError):
-    """A setting out of its range or of the wrong type, found before any work starts. ``setting`` is the field name;
-    the CLI shows it as ``--option``, a DVC stage as its params.yaml key."""
-
-    def __init__(self, setting: str, problem: str) -> None:
-        super().__init__(f"{setting}: {problem}")
-        self.setting = setting
-        self.problem = problem
 
 
 _TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
@@ -109,14 +101,39 @@ def from_section(cls: type[T], section: dict[str, Any] | None, **extra: Any) -> 
     return cls(**values)
 
 
+# What a setting changes (a field's ``changes``): the one declaration the reuse fingerprints
+# (ganonlib.anonymize.run.fingerprint, PreprocessConfig.fingerprint), the params lists of dvc.yaml and
+# docs/parameters.md derive from (``python -m ganonlib.pipeline_deps --write``; tests/test_pipeline_deps.py checks).
+CHANGES = {
+    "faces": "a dataset's preprocessed faces and landmarks (stage preprocess)",
+    "photos": "every anonymized photo, and each video's faces (ganon anonymize; stages anonymize_ours, "
+              "anonymize_videos)",
+    "videos": "anonymized videos only",
+    "crops": "a dataset's anonymized crops (stage anonymize_ours)",
+    "paste_back": "which test photos stage anonymize_ours pastes back",
+    "video_folders": "which folders the anonymize_videos stages read",
+    "outcome": "whether a run or stage fails, not what it writes",
+    "pipeline": "which stages exist and which methods the evaluations compare (dvc.yaml names it where it does)",
+}
+
+
 def setting(default: Any = MISSING, help: str = "", *, choices: tuple[str, ...] = (),
-            check: Callable[[Any], str] | None = None) -> Any:
-    """A config field: its default, the help text the CLI shows, and what the value must be (``choices`` or a
-    ``check`` returning the problem). ``_validate`` and the CLI read them from the field's metadata."""
-    metadata = {"help": help, "choices": choices, "check": check}
+            check: Callable[[Any], str] | None = None, changes: tuple[str, ...] = ()) -> Any:
+    """A config field: its default, the help text the CLI shows, what the value must be (``choices`` or a
+    ``check`` returning the problem) and what it ``changes`` (keys of :data:`CHANGES`; none: where or how fast
+    the work runs). ``_validate``, the CLI and the pipeline's lists read them from the field's metadata."""
+    unknown = set(changes) - set(CHANGES)
+    if unknown:
+        raise ValueError(f"changes: unknown {sorted(unknown)}; known: {', '.join(CHANGES)}")
+    metadata = {"help": help, "choices": choices, "check": check, "changes": tuple(changes)}
     if isinstance(default, (list, tuple)):
         return field(default=tuple(default), metadata=metadata)
     return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
+
+
+def changing(cls: type, *outputs: str) -> list[str]:
+    """The fields of config class ``cls`` that change any of ``outputs`` (keys of :data:`CHANGES`), in order."""
+    return [f.name for f in fields(cls) if set(f.metadata.get("changes", ())) & set(outputs)]
 
 
 # A dataset, method or folder name becomes a path, a DVC stage name and a word of a stage's command: letters, digits
@@ -190,23 +207,28 @@ class DatasetConfig:
 class PreprocessConfig:
     """Face extraction, background removal and landmarks (paper 3.1-3.3)."""
 
-    image_size: int = setting(512, "side of the square aligned face (paper: 512)", check=_between(64, 4096))
+    image_size: int = setting(512, "side of the square aligned face (paper: 512)", check=_between(64, 4096),
+                              changes=("faces",))
     detector: str = setting("mediapipe", "mediapipe (offline default) | retinaface (the paper's; needs its weights) "
-                            "| mtcnn", choices=DETECTOR_NAMES)
-    min_confidence: float = setting(0.5, "minimum detection score", check=_FRACTION)
+                            "| mtcnn", choices=DETECTOR_NAMES, changes=("faces", "photos"))
+    min_confidence: float = setting(0.5, "minimum detection score", check=_FRACTION, changes=("faces", "photos"))
     # the crop is (1 + 2 margin) times the face: beyond 2 it holds more photo than face
-    margin: float = setting(0.0, "fraction of the face box added on each side (paper: 0)", check=_between(0.0, 2.0))
+    margin: float = setting(0.0, "fraction of the face box added on each side (paper: 0)", check=_between(0.0, 2.0),
+                            changes=("faces", "photos"))
     max_faces: int = setting(10, "most faces kept per photo, best scores first (0 = no cap); anonymizing covers "
-                             "the rest", check=_at_least(0))
+                             "the rest", check=_at_least(0), changes=("faces",))
     segmentation: str = setting("selfie", "selfie (offline default) | unet (paper; needs package + weights) | none",
-                                choices=SEGMENTATION_NAMES)
-    unet_weights: str = setting("models/external/head_segmentation.ckpt", "checkpoint of the head-segmentation U-Net")
+                                choices=SEGMENTATION_NAMES, changes=("faces",))
+    unet_weights: str = setting("models/external/head_segmentation.ckpt", "checkpoint of the head-segmentation U-Net",
+                                changes=("faces",))
     landmarks_style: str = setting("cross", "cross (what the published model saw) | point (the paper's text)",
-                                   choices=LANDMARK_STYLES)
-    mesh_confidence: float = setting(0.5, "minimum face-mesh detection confidence", check=_FRACTION)
+                                   choices=LANDMARK_STYLES, changes=("faces",))
+    mesh_confidence: float = setting(0.5, "minimum face-mesh detection confidence", check=_FRACTION,
+                                     changes=("faces", "photos"))
     max_pixels: int = setting(100_000_000, "photos with more pixels are refused (decompression bombs)",
-                              check=_at_least(1))
-    min_side: int = setting(16, "photos with a shorter side are refused", check=_at_least(1))
+                              check=_at_least(1), changes=("faces", "photos"))
+    min_side: int = setting(16, "photos with a shorter side are refused", check=_at_least(1),
+                            changes=("faces", "photos"))
     n_jobs: int = setting(2, "parallel worker processes (-1: every core)", check=_jobs)
     scheduler: str = setting("", "where the per-photo work runs: \"\" = this machine (n_jobs processes) | "
                              "tcp://host:8786 = a running Dask cluster (workers share the file system)",
@@ -218,7 +240,7 @@ class PreprocessConfig:
     def fingerprint(self) -> str:
         """Hash of every setting that changes the outputs (not where they are computed): cached results are reused
         only on a match."""
-        settings = {k: v for k, v in asdict(self).items() if k not in ("n_jobs", "scheduler")}
+        settings = {k: v for k, v in asdict(self).items() if k in changing(PreprocessConfig, "faces")}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -272,46 +294,49 @@ class GanTrainConfig:
 class AnonymizeConfig:
     """Anonymizing photos with the trained generator (paper 3.4) and what happens where it cannot."""
 
-    weights: str = setting("models/gan/generator.pt", "generator file")
-    device: str = setting("auto", "auto | cpu | cuda", choices=DEVICES)
+    weights: str = setting("models/gan/generator.pt", "generator file", changes=("photos", "crops"))
+    device: str = setting("auto", "auto | cpu | cuda", choices=DEVICES, changes=("photos", "crops"))
     precision: str = setting("auto", "auto (bf16 on CUDA and on CPUs with native bf16) | fp32 | bf16",
-                             choices=PRECISIONS)
-    batch_size: int = setting(8, "faces per generator batch", check=_at_least(1))
+                             choices=PRECISIONS, changes=("photos", "crops"))
+    batch_size: int = setting(8, "faces per generator batch", check=_at_least(1), changes=("crops",))
     no_face: str = setting("average", "photo in which no face is found: average (the paper's: its crop is the face "
                            "generated from empty landmarks; no photo written) | skip (nothing written) | blur (the "
                            "whole photo blurred) | keep (the photo written as it is: a face the search missed would "
-                           "pass)", choices=NO_FACE_POLICIES)
+                           "pass)", choices=NO_FACE_POLICIES, changes=("photos",))
     fallback: str = setting("blur", "face found but not re-synthesized (no mesh, cap, failure): blur | fill | none "
-                            "(none leaves it visible)", choices=FALLBACKS)
+                            "(none leaves it visible)", choices=FALLBACKS, changes=("photos",))
     crops: bool = setting(False, "also write each face's aligned anonymized crop, faces/<name>_f<k>.png (what the "
-                          "paper evaluates)")
+                          "paper evaluates)", changes=("photos",))
     photo_format: str = setting("auto", "anonymized photos: auto (each in its own format: JPEG at quality 95, PNG, "
                                 "WebP, TIFF, BMP, PPM; PNG for any other) | png (lossless) | jpeg",
-                                choices=PHOTO_FORMATS)
-    feather: float = setting(0.06, "blend edge (Gaussian sigma), fraction of the face size", check=_between(0.0, 0.5))
+                                choices=PHOTO_FORMATS, changes=("photos",))
+    feather: float = setting(0.06, "blend edge (Gaussian sigma), fraction of the face size", check=_between(0.0, 0.5),
+                             changes=("photos",))
     blend: str = setting("feather", "paste-back: feather (a soft-edged mask) | poisson (cv2.seamlessClone inside the "
-                         "same mask)", choices=BLENDS)
+                         "same mask)", choices=BLENDS, changes=("photos",))
     match_colour: bool = setting(False, "paste-back: shift the new face's colour (mean and spread in Lab) to the "
-                                 "skin it replaces")
+                                 "skin it replaces", changes=("photos",))
     compile: bool = setting(False, "torch.compile the generator (compiled at the first batch: up to a minute on 2 "
                             "CPU cores, and no faster end to end there: benchmarks/results/anonymize_compile.json)")
     backend: str = setting("torch", "torch | onnx (onnxruntime on <weights>.onnx, written by `ganon export-onnx`; "
-                           "fp32)", choices=BACKENDS)
-    strict: bool = setting(False, "exit 3 (a stage: fail) when any face got the fallback or any file failed")
+                           "fp32)", choices=BACKENDS, changes=("photos", "crops"))
+    strict: bool = setting(False, "exit 3 (a stage: fail) when any face got the fallback or any file failed",
+                           changes=("outcome",))
     workers: int = setting(0, "face extraction processes (0 = one per core; a native crash in one costs one "
                            "file)", check=_at_least(0))
     second_detector: str = setting("mtcnn", "mtcnn | none: a second detector of another kind; the faces it finds "
-                                   "that the search missed are anonymized too", choices=("mtcnn", "none"))
+                                   "that the search missed are anonymized too", choices=("mtcnn", "none"),
+                                   changes=("photos",))
     detect_every: int = setting(1, "videos: search every k-th frame for faces (1-10; 1 = every frame) and follow "
                                 "them by their mesh in between, where one detector pass over each frame looks for "
-                                "new faces", check=_between(1, MAX_DETECT_EVERY))
+                                "new faces", check=_between(1, MAX_DETECT_EVERY), changes=("videos",))
     track_max_gap: int = setting(5, "videos: frames a face may go undetected before its track ends (its predicted "
                                  "box is covered meanwhile); a new face is also covered this many frames back, which "
-                                 "are held in memory (0-250)", check=_between(0, MAX_TRACK_GAP))
+                                 "are held in memory (0-250)", check=_between(0, MAX_TRACK_GAP), changes=("videos",))
     smooth_min_cutoff: float = setting(1.0, "videos: One-Euro cut-off (Hz) on each face's alignment and landmarks: "
-                                       "lower = steadier", check=_POSITIVE)
+                                       "lower = steadier", check=_POSITIVE, changes=("videos",))
     smooth_beta: float = setting(1.0, "videos: One-Euro speed coefficient (per face height per second): higher = "
-                                 "follows fast moves sooner", check=_at_least(0.0))
+                                 "follows fast moves sooner", check=_at_least(0.0), changes=("videos",))
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -323,15 +348,19 @@ class AnonymizeParams(AnonymizeConfig):
     """params.yaml ``anonymize``: the anonymizer's settings plus what the pipeline anonymizes. Methods are named in
     :mod:`ganonlib.methods`; ``ours`` always runs."""
 
-    datasets: tuple[str, ...] = setting(("sample",), "processed datasets to anonymize", check=_names)
+    datasets: tuple[str, ...] = setting(("sample",), "processed datasets to anonymize", check=_names,
+                                        changes=("pipeline",))
     baselines: tuple[str, ...] = setting(("pixel8", "pixel16", "blur9", "blur17"), "the kit's own baselines",
-                                         check=_names)
-    external: tuple[str, ...] = setting(("deepprivacy2", "ciagan"), "other tools' outputs, imported", check=_names)
-    external_dir: str = setting("data/external", "<external_dir>/<method>/<dataset>/ holds an external tool's outputs")
+                                         check=_names, changes=("pipeline",))
+    external: tuple[str, ...] = setting(("deepprivacy2", "ciagan"), "other tools' outputs, imported", check=_names,
+                                        changes=("pipeline",))
+    external_dir: str = setting("data/external", "<external_dir>/<method>/<dataset>/ holds an external tool's outputs",
+                                changes=("pipeline",))
     paste_back_photos: int = setting(6, "whole test-split photos also written with every face replaced (0 = none)",
-                                     check=_at_least(0))
+                                     check=_at_least(0), changes=("paste_back",))
     videos: tuple[str, ...] = setting((), "folders data/videos/<name> of videos (and photos) anonymized by the "
-                                      "optional stage anonymize_videos@<name> (none by default)", check=_names)
+                                      "optional stage anonymize_videos@<name> (none by default)", check=_names,
+                                      changes=("video_folders",))
     n_jobs: int = setting(1, "processes that anonymize a dataset's crops, each with its own generator (1: this one; "
                           "-1: every core)", check=_jobs)
     scheduler: str = setting("", "where a dataset's crops are anonymized: \"\" = this machine (n_jobs processes) | "

@@ -109,11 +109,12 @@ class Explorer:
             return self.preprocess.landmarks_style
 
     def _generator(self, weights: str):
-        from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer
+        from ganonlib.anonymize.generator import Anonymizer
+        from ganonlib.config import AnonymizeConfig
 
         if weights not in self._generators:
             self._generators[weights] = Anonymizer(AnonymizeConfig(weights=weights, second_detector="none"),
-                                                   follow_generator_size=True)
+                                                   follow_generator=True)
         return self._generators[weights]
 
     def _faces_of(self, photo: np.ndarray, settings: ExploreSettings, image_size: int) -> list:

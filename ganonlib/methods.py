@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ganonlib.errors import ConfigError
+
 __all__ = ["METHODS", "Method", "display_name", "paper_table1", "pipeline_methods"]
 
 
@@ -42,8 +44,6 @@ def paper_table1() -> dict[str, float]:
 def pipeline_methods(baselines: tuple[str, ...] | list[str], external: tuple[str, ...] | list[str]) -> list[str]:
     """``ours`` plus the named baselines and external tools, in the paper's order; a name of the wrong kind or an
     unknown one is refused, naming the params.yaml key."""
-    from ganonlib.config import ConfigError
-
     for key, names, kind in (("anonymize.baselines", baselines, "baseline"), ("anonymize.external", external,
                                                                              "external")):
         wrong = [n for n in names if n not in METHODS or METHODS[n].kind != kind]

@@ -115,7 +115,9 @@ def test_a_slow_item_does_not_stall_the_pool_once_the_others_have_run_ahead():
 
 @pytest.mark.slow
 def test_a_native_crash_in_extraction_costs_one_row(tmp_path, generator_file, astronaut):
-    from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+    from ganonlib.anonymize.generator import Anonymizer
+    from ganonlib.anonymize.run import anonymize_files
+    from ganonlib.config import AnonymizeConfig
     from crashing_extract import extract_or_abort
 
     photos = _photos(tmp_path / "in", 3, astronaut)
@@ -154,7 +156,7 @@ def test_concurrent_runs_into_one_folder_keep_every_row(tmp_path):
 def test_a_failed_write_stops_the_run_with_one_line(tmp_path, generator_file, astronaut, monkeypatch, capsys):
     import errno
 
-    import ganonlib.anonymize.photos as photos_module
+    import ganonlib.anonymize.run as run_module
 
     photos = _photos(tmp_path / "in", 6, astronaut)
     written = []
@@ -164,7 +166,7 @@ def test_a_failed_write_stops_the_run_with_one_line(tmp_path, generator_file, as
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         written.append(path)
 
-    monkeypatch.setattr(photos_module, "atomic_write_image", full_disk)
+    monkeypatch.setattr(run_module, "atomic_write_image", full_disk)
     code = main(["anonymize", str(photos), str(tmp_path / "out"), "--weights", str(generator_file),
                  "--device", "cpu", "--batch-size", "1"])
     err = capsys.readouterr().err.strip().splitlines()

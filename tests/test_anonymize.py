@@ -10,8 +10,11 @@ import torch
 from PIL import Image
 
 from corpus import EXPECTED, HOSTILE, build_corpus, build_hostile
-from ganonlib.anonymize.convert import convert_lightning_checkpoint
-from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files, anonymize_pairs
+from ganonlib.models.convert import convert_lightning_checkpoint
+from ganonlib.anonymize.ganonymization import anonymize_pairs
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.anonymize.run import anonymize_files, close_workers
+from ganonlib.config import AnonymizeConfig
 from ganonlib.anonymize.inputs import PHOTO_WRITE_FORMATS, photo_format_of
 from ganonlib.cli import main
 from ganonlib.config import PreprocessConfig, SampleConfig
@@ -91,7 +94,7 @@ def test_the_pipeline_writes_what_the_serial_path_writes(tmp_path, generator_fil
         serial = anonymize_files(photos, tmp_path / "serial", an, progress=False, serial=True)
         piped = anonymize_files(photos, tmp_path / "piped", an, progress=False)
     finally:
-        an.close()
+        close_workers(an)
     assert serial == piped and serial["faces_found"] >= 9 and serial["files_failed"] == 1
     files = {p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*") if p.is_file()}
     assert files == {p.relative_to(tmp_path / "piped") for p in (tmp_path / "piped").rglob("*") if p.is_file()}
@@ -167,7 +170,7 @@ def test_pairs_of_a_processed_dataset(tmp_path, generator_file):
 
 
 def test_train_and_inference_size_must_match(generator_file):
-    with pytest.raises(ValueError, match="same size"):
+    with pytest.raises(ValueError, match="same preprocessing"):
         Anonymizer(AnonymizeConfig(weights=str(generator_file)), PreprocessConfig(image_size=512))
 
 
@@ -212,11 +215,11 @@ def test_the_fingerprint_ignores_what_only_the_pipeline_reads():
     settings have one fingerprint, so either reuses the other's photos; an anonymizer setting changes it."""
     from types import SimpleNamespace
 
-    from ganonlib.anonymize.photos import _fingerprint
+    from ganonlib.anonymize.run import fingerprint as settings_fingerprint
     from ganonlib.config import AnonymizeParams
 
     def fingerprint(cfg):
-        return _fingerprint(SimpleNamespace(cfg=cfg, preprocess=PreprocessConfig(), weights_sha256="0" * 64))
+        return settings_fingerprint(SimpleNamespace(cfg=cfg, preprocess=PreprocessConfig(), weights_sha256="0" * 64))
 
     plain = fingerprint(AnonymizeConfig())
     assert fingerprint(AnonymizeParams(datasets=("celeba",), n_jobs=4, scheduler="tcp://host:8786")) == plain

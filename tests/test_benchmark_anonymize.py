@@ -36,8 +36,8 @@ def test_steps_are_timed_per_face_re_synthesized(tmp_path, monkeypatch):
     photos = [SimpleNamespace(faces=[1], rel="a.jpg"), SimpleNamespace(faces=[1, 2], rel="b.jpg"),
               SimpleNamespace(faces=[], rel="c.jpg")]
     monkeypatch.setattr(bench, "_extract_all", lambda an, paths, second: (photos, 3.0 if second == "mtcnn" else 1.5))
-    monkeypatch.setattr(bench, "_generate", lambda an, extracted: ([{0: "new"}, {1: "new"}, {}], ""))
-    monkeypatch.setattr(bench, "_compose", lambda an, photo, target, new, reason, run: ([], []))
+    monkeypatch.setattr(bench, "generate_faces", lambda an, extracted: ([{0: "new"}, {1: "new"}, {}], ""))
+    monkeypatch.setattr(bench, "compose_photo", lambda an, photo, target, new, reason, run: ([], []))
     an = SimpleNamespace(cfg=SimpleNamespace(second_detector="mtcnn", photo_format="auto"))
     steps = bench._steps(an, [tmp_path / "a.jpg"] * 3, tmp_path)
     assert steps["faces_steps"] == 2  # of three found

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganonlib.anonymize.convert import Inert, UnsafeCheckpointError, convert_lightning_checkpoint, \
+from ganonlib.models.convert import Inert, UnsafeCheckpointError, convert_lightning_checkpoint, \
     read_lightning_checkpoint
-from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.config import AnonymizeConfig
 from ganonlib.models.generator_file import load_checkpoint
 
 

@@ -20,7 +20,7 @@ import yaml
 
 from ganonlib.config import ConfigError, GanTrainConfig
 from ganonlib.models.generator_file import load_generator
-from ganonlib.models.generator_source import provide_generator
+from ganonlib.train.generator_source import provide_generator
 from ganonlib.published import DownloadError
 from ganonlib.weights import MissingWeightsError
 

@@ -43,12 +43,12 @@ def test_video_settings_outside_their_bounds_are_refused(tmp_path, option, value
 
 def test_a_clip_whose_held_frames_do_not_fit_is_an_error_row(tmp_path, generator_file, monkeypatch):
     import ganonlib.anonymize.video as video
-    from ganonlib.anonymize.ganonymization import Anonymizer
+    from ganonlib.anonymize.generator import Anonymizer
     from ganonlib.config import AnonymizeConfig
     from ganonlib.data.synthetic_video import write_synthetic_clip
 
     write_synthetic_clip(tmp_path / "clip.mp4", frames=4, audio=False)
-    anonymizer = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu"), follow_generator_size=True)
+    anonymizer = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu"), follow_generator=True)
     monkeypatch.setattr(video, "available_mib", lambda: 6)  # 640 x 360 x 7 held frames need 4.8 MiB
     job = video.VideoJob(str(tmp_path / "clip.mp4"), "clip.mp4", "clip.mp4", "", "mp4", str(tmp_path / "out.mp4"),
                          progress=False)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.config import AnonymizeConfig
 from ganonlib.cli import main
 from ganonlib.io import atomic_write_torch
 from ganonlib.models.networks import define_G

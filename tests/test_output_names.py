@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.anonymize.run import anonymize_files, close_workers
+from ganonlib.config import AnonymizeConfig
 from ganonlib.anonymize.inputs import plan_photo_names
 from ganonlib.anonymize.journal import Journal
 from ganonlib.cli import main
@@ -69,7 +71,7 @@ def test_a_rerun_over_an_older_output_folder_leaves_one_copy_of_each_photo(tmp_p
     try:
         anonymize_files(tmp_path / "in", out, an, progress=False)
     finally:
-        an.close()
+        close_workers(an)
     crops = {p.relative_to(out).as_posix() for p in (out / "faces").glob("*.png")}
     assert "faces/x.jpg_f0.png" in crops
     # what an older kit left: the photo as photos/x.jpg.jpg, rows under other settings
@@ -87,7 +89,7 @@ def test_a_rerun_over_an_older_output_folder_leaves_one_copy_of_each_photo(tmp_p
         # the rerun of that rerun reuses the photo and removes nothing more
         again = anonymize_files(tmp_path / "in", out, an, progress=False)
     finally:
-        an.close()
+        close_workers(an)
     assert again["files_reused"] == 1 and again["outputs_replaced"] == 0
     stale, current = Journal(manifest).replaced_outputs()
     assert current == {"photos/x.jpg"} and stale == {"photos/x.jpg.jpg"} | crops

@@ -5,7 +5,9 @@ import pytest
 
 from conftest import shared_data
 from ganonlib.anonymize.cover import cover_box, grown_box
-from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.anonymize.run import anonymize_files
+from ganonlib.config import AnonymizeConfig
 from ganonlib.anonymize.paste import face_mask, match_colour, paste_back
 from ganonlib.data.sample import PHOTOS, load_photo
 from ganonlib.io import atomic_write_image, iter_images, read_image

@@ -189,7 +189,7 @@ def test_methods_come_from_the_registry_and_params_yaml(tmp_path):
 
 def test_the_anonymizer_does_not_import_the_trainer():
     code = ("import sys, ganonlib.anonymize.ganonymization, ganonlib.anonymize.datasets, ganonlib.anonymize.photos, "
-            "ganonlib.cli; print([m for m in sys.modules if m.startswith('ganonlib.train')])")
+            "ganonlib.anonymize.run, ganonlib.cli; print([m for m in sys.modules if m.startswith('ganonlib.train')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
     # and the method-output contract is a leaf: the runner and the generator both import it, it imports neither
@@ -249,3 +249,59 @@ def test_a_dataset_name_that_would_break_a_command_runs_nothing(tmp_path):
                              capture_output=True, text=True, timeout=300)
         assert run.returncode != 0 and not (tmp_path / "pwned").exists(), run.stdout + run.stderr
         assert "params.yaml anonymize.datasets: a name is 1-64 letters" in run.stdout + run.stderr
+
+
+def test_dvc_yaml_and_the_parameters_page_are_what_pipeline_deps_writes():
+    from ganonlib.pipeline_deps import derived_dvc_yaml, parameters_page
+
+    text = (ROOT / "dvc.yaml").read_text()
+    assert derived_dvc_yaml(text, ROOT) == text, "run `python -m ganonlib.pipeline_deps --write`"
+    assert parameters_page() == (ROOT / "docs" / "parameters.md").read_text(), \
+        "run `python -m ganonlib.pipeline_deps --write`"
+
+
+def test_a_setting_reruns_the_stages_whose_outputs_it_changes_and_no_other():
+    """dvc.yaml's params lists and the reuse fingerprints of `ganon anonymize` follow each field's `changes`."""
+    from types import SimpleNamespace
+
+    from ganonlib.anonymize.run import fingerprint
+    from ganonlib.config import AnonymizeConfig, PreprocessConfig
+
+    raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    params = {name: set(raw[name].get("do", raw[name])["params"]) for name in
+              ("preprocess", "anonymize_ours", "anonymize_videos")}
+    ours, videos = params["anonymize_ours"], params["anonymize_videos"]
+    assert {"anonymize.backend", "anonymize.crops", "anonymize.batch_size", "preprocess.margin"} <= ours
+    assert {"anonymize.backend", "anonymize.detect_every", "preprocess.margin"} <= videos
+    assert "anonymize.detect_every" not in ours and "anonymize.paste_back_photos" not in videos
+    for quiet in ("anonymize.workers", "anonymize.compile", "anonymize.n_jobs", "anonymize.scheduler"):
+        assert quiet not in ours | videos, quiet
+    assert "preprocess.margin" in params["preprocess"] and "preprocess.n_jobs" not in params["preprocess"]
+
+    def photo_and_video(**changed):
+        anonymizer = SimpleNamespace(cfg=AnonymizeConfig(**changed), preprocess=PreprocessConfig(),
+                                     weights_sha256="0" * 64)
+        return fingerprint(anonymizer), fingerprint(anonymizer, video=True)
+
+    plain = photo_and_video()
+    assert photo_and_video(workers=3, batch_size=2, compile=True, strict=True) == plain
+    assert photo_and_video(detect_every=2)[0] == plain[0] and photo_and_video(detect_every=2)[1] != plain[1]
+    assert all(a != b for a, b in zip(photo_and_video(backend="onnx"), plain))
+
+
+def test_the_derivation_replaces_only_what_it_derives(tmp_path):
+    from ganonlib.pipeline_deps import derived_dvc_yaml, stage_params
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "04.ipynb").write_text(json.dumps({"cells": [
+        {"cell_type": "code", "source": ["from ganonlib.errors import ConfigError\n"]}]}))
+    (tmp_path / "ganonlib").mkdir()
+    (tmp_path / "ganonlib" / "errors.py").write_text("X = 1\n")
+    text = ("stages:\n  anonymize_ours:\n    do:\n      cmd: papermill notebooks/04.ipynb out.ipynb\n"
+            "      deps:\n        - data/x  # kept\n        - ganonlib/old.py\n        - notebooks/04.ipynb\n"
+            "      params:\n        - anonymize.weights\n        - datasets.${item}\n        - anonymize.stale\n"
+            "      outs:\n        - data/y\n")
+    out = yaml.safe_load(derived_dvc_yaml(text, tmp_path))["stages"]["anonymize_ours"]["do"]
+    assert out["deps"] == ["data/x", "ganonlib/errors.py", "notebooks/04.ipynb"]
+    assert out["params"] == [*stage_params("anonymize_ours"), "datasets.${item}"]
+    assert out["outs"] == ["data/y"] and "# kept" in derived_dvc_yaml(text, tmp_path)

@@ -23,12 +23,12 @@ def clip(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def models(generator_file):
-    from ganonlib.anonymize.ganonymization import Anonymizer
-    from ganonlib.anonymize.photos import start_extractor
+    from ganonlib.anonymize.generator import Anonymizer
+    from ganonlib.faces.finder import start_finder
     from ganonlib.config import AnonymizeConfig
 
-    anonymizer = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu"), follow_generator_size=True)
-    return anonymizer, start_extractor(anonymizer.preprocess)
+    anonymizer = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu"), follow_generator=True)
+    return anonymizer, start_finder(anonymizer.preprocess)
 
 
 def _anonymize(models, clip, out, finder=None, **settings):
@@ -208,7 +208,7 @@ def test_the_command_line_takes_videos_and_photos_mixed(generator_file, clip, tm
 def test_the_video_worker_follows_changed_settings(models, clip, tmp_path):
     from dataclasses import replace
 
-    from ganonlib.anonymize.photos import anonymize_files
+    from ganonlib.anonymize.run import anonymize_files, close_workers, worker_pools
     from ganonlib.data.synthetic_video import write_synthetic_clip
 
     anonymizer = models[0]
@@ -219,10 +219,10 @@ def test_the_video_worker_follows_changed_settings(models, clip, tmp_path):
         for fallback in ("blur", "fill"):
             anonymizer.cfg = replace(anonymizer.cfg, fallback=fallback, detect_every=1)
             anonymize_files(short, tmp_path / fallback, anonymizer, progress=False)
-            video_pools = [k for k in anonymizer.pools if k[0] == "video"]
+            video_pools = [k for k in worker_pools(anonymizer) if k[0] == "video"]
             assert len(video_pools) == 1 and video_pools[0][1].fallback == fallback  # the worker has the settings
     finally:
-        anonymizer.close()
+        close_workers(anonymizer)
         anonymizer.cfg = replace(anonymizer.cfg, fallback="blur")
 
 

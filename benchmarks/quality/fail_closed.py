@@ -83,12 +83,12 @@ def border_benchmark(source: Path | None, n_photos: int) -> dict:
 
     from skimage import data
 
-    from ganonlib.anonymize.photos import start_extractor
+    from ganonlib.faces.finder import start_finder
     from ganonlib.config import PreprocessConfig
     from ganonlib.data.border_faces import border_cases
     from ganonlib.data.sample import load_photo
 
-    finder = start_extractor(PreprocessConfig(image_size=256, max_faces=0), "mtcnn")
+    finder = start_finder(PreprocessConfig(image_size=256, max_faces=0), "mtcnn")
     photos = [load_photo("astronaut"), load_photo("grace_hopper")]
     if source is not None:
         photos += [read_image(p) for p in sorted(iter_images(source))[:n_photos]]

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.anonymize.run import anonymize_files
+from ganonlib.config import AnonymizeConfig
 from ganonlib.config import BLENDS, SampleConfig
 from ganonlib.data.sample import build_sample
 from ganonlib.io import iter_images, read_image

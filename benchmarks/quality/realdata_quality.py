@@ -119,7 +119,9 @@ def prepare(args: argparse.Namespace) -> dict:
 
 
 def train(args: argparse.Namespace) -> dict:
-    from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_pairs
+    from ganonlib.anonymize.ganonymization import anonymize_pairs
+    from ganonlib.anonymize.generator import Anonymizer
+    from ganonlib.config import AnonymizeConfig
     from ganonlib.train.gan import GanTrainConfig
     from ganonlib.train.launch import train as train_gan
 

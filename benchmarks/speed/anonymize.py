@@ -46,10 +46,13 @@ import numpy as np
 import ganonlib  # noqa: F401  (first: it sets OpenMP's wait policy, read once when torch loads)
 import torch
 
-from ganonlib.anonymize import ganonymization
-from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+from ganonlib.anonymize import generator as generator_module
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.anonymize.run import anonymize_files, close_workers
+from ganonlib.config import AnonymizeConfig
 from ganonlib.anonymize.inputs import photo_format_of, plan_photo_names
-from ganonlib.anonymize.photos import _compose, _generate, extract_photo, start_extractor
+from ganonlib.anonymize.photos import compose_photo, extract_photo, generate_faces
+from ganonlib.faces.finder import start_finder
 from ganonlib.config import SampleConfig
 from ganonlib.data.sample import build_sample
 from ganonlib.io import atomic_write_image, atomic_write_torch, file_sha256, iter_images
@@ -90,7 +93,7 @@ def _run(an: Anonymizer, photos: list[Path], out: Path, serial: bool = False, re
 
 
 def _extract_all(an: Anonymizer, photos: list[Path], second_detector: str) -> tuple[list, float]:
-    finder = start_extractor(an.preprocess, second_detector)
+    finder = start_finder(an.preprocess, second_detector)
     start = time.perf_counter()
     extracted = [extract_photo(finder, (str(p), str(p), p.name, file_sha256(p))) for p in photos]
     return extracted, time.perf_counter() - start
@@ -103,14 +106,14 @@ def _steps(an: Anonymizer, photos: list[Path], out: Path) -> dict:
     extracted, extract_s = _extract_all(an, photos, an.cfg.second_detector)
     lone_s = _extract_all(an, photos, "none")[1] if an.cfg.second_detector != "none" else extract_s
     start = time.perf_counter()
-    generated, _ = _generate(an, extracted)  # the faces that get a new one (the rest are covered in composing)
+    generated, _ = generate_faces(an, extracted)  # the faces that get a new one (the rest are covered in composing)
     generate_s = time.perf_counter() - start
     faces = max(sum(len(new) for new in generated), 1)
     targets = plan_photo_names([(p.rel, photo_format_of(path)) for p, path in zip(extracted, photos)],
                                an.cfg.photo_format)
     start = time.perf_counter()
     for photo, new in zip(extracted, generated):
-        images, _ = _compose(an, photo, targets[photo.rel], new, "", "benchmark")
+        images, _ = compose_photo(an, photo, targets[photo.rel], new, "", "benchmark")
         for name, image, fmt in images:
             atomic_write_image(out / name, image, fmt or None)
     write_s = time.perf_counter() - start
@@ -218,7 +221,7 @@ def main() -> None:
                         help="leave glibc's memory thresholds as they are (the baseline of keep_freed_memory)")
     args = parser.parse_args()
     if args.glibc_malloc:  # before any Anonymizer: the setting holds for the rest of the process once applied
-        ganonymization.keep_freed_memory = lambda: False
+        generator_module.keep_freed_memory = lambda: False
     cores = os.cpu_count() or 1
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
@@ -257,7 +260,7 @@ def main() -> None:
                 summary, elapsed, busy, warm_s = _run(an, baseline if serial else photos, tmp / name, serial,
                                                       args.repeat)
             finally:
-                an.close()
+                close_workers(an)
             result["image_size"] = an.image_size
             result["faces_serial" if serial else "faces"] = summary["faces_anonymized"]
             rates = [summary["faces_anonymized"] / s for s in elapsed]
@@ -279,7 +282,7 @@ def main() -> None:
             result.update(_steps(an, baseline, tmp / "steps"))
             result.update(_ceiling(an, result, cores))
         finally:
-            an.close()
+            close_workers(an)
     report(result)
 
 

@@ -57,7 +57,9 @@ def _child(photos: int, device: str, interval: float, tmp: Path) -> dict:
     # first: it imports ganonlib, which sets OpenMP's wait policy before torch
     from anonymize import sample_photos, untrained_generator
 
-    from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+    from ganonlib.anonymize.generator import Anonymizer
+    from ganonlib.anonymize.run import anonymize_files, close_workers
+    from ganonlib.config import AnonymizeConfig
 
     weights = untrained_generator(tmp / "g.pt")
     files = sample_photos(tmp, photos)
@@ -73,7 +75,7 @@ def _child(photos: int, device: str, interval: float, tmp: Path) -> dict:
     finally:
         done.set()
         sampler.join()
-        an.close()  # the workers end and are waited for: their peaks count in RUSAGE_CHILDREN
+        close_workers(an)  # the workers end and are waited for: their peaks count in RUSAGE_CHILDREN
     quarters = _quarters(samples)
     return {"photos": photos, "faces": summary.get("faces_anonymized"),
             "seconds": round(time.perf_counter() - start, 1),

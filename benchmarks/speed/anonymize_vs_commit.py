@@ -27,7 +27,16 @@ _ROOT = Path(__file__).resolve().parents[2]
 def _child(photos: Path, weights: Path, out: Path, device: str) -> dict:
     """One timed run of whatever ``ganonlib`` is first on the import path."""
     import ganonlib  # first: it sets OpenMP's wait policy where the code does, before torch
-    from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_files
+    from ganonlib.config import AnonymizeConfig
+
+    try:
+        from ganonlib.anonymize.generator import Anonymizer
+        from ganonlib.anonymize.run import anonymize_files, close_workers
+    except ImportError:  # a kit from before the anonymize package was re-cut
+        from ganonlib.anonymize.ganonymization import Anonymizer, anonymize_files
+
+        def close_workers(an: Anonymizer) -> None:
+            an.close()
 
     files = sorted(p for p in photos.iterdir() if p.is_file())
     # the same work on both sides: whole photos and crops (an older kit wrote photos only with paste_back)
@@ -39,7 +48,7 @@ def _child(photos: Path, weights: Path, out: Path, device: str) -> dict:
         summary = anonymize_files(files, out / "timed", an, progress=False)
         seconds = time.perf_counter() - start
     finally:
-        an.close()
+        close_workers(an)
     return {"code": str(Path(ganonlib.__file__).parent.parent), "seconds": round(seconds, 2),
             "faces_found": summary["faces_found"], "faces_anonymized": summary["faces_anonymized"],
             "faces_per_s": round(summary["faces_anonymized"] / seconds, 2)}

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 from anonymize import untrained_generator
-from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.config import AnonymizeConfig
 
 _GROUPS = {
     "convolutions": ("aten::_convolution", "aten::mkldnn_convolution", "aten::convolution", "aten::conv2d",

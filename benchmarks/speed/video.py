@@ -34,8 +34,9 @@ import ganonlib  # noqa: F401  (first: it sets OpenMP's wait policy, read once w
 import torch
 
 import ganonlib.anonymize.video as video_module
-from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer
-from ganonlib.anonymize.photos import start_extractor
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.config import AnonymizeConfig
+from ganonlib.faces.finder import start_finder
 from ganonlib.anonymize.video import anonymize_clip
 from ganonlib.data.synthetic_video import write_synthetic_clip
 from ganonlib.io import atomic_write_text, atomic_write_torch, file_sha256
@@ -97,8 +98,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         weights = _generator(args.weights, scratch)
-        anonymizer = Anonymizer(AnonymizeConfig(weights=weights, device=args.device), follow_generator_size=True)
-        finder = start_extractor(anonymizer.preprocess)
+        anonymizer = Anonymizer(AnonymizeConfig(weights=weights, device=args.device), follow_generator=True)
+        finder = start_finder(anonymizer.preprocess)
         base, mask_memory = anonymizer.cfg, video_module._MASK_MEMORY
         runs = {}
         for n, size in enumerate(args.sizes.split(",")):

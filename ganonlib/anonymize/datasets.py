@@ -20,7 +20,9 @@ def anonymize_dataset(method: str, processed_dir: str | Path, out_dir: str | Pat
     is compared with (:func:`ganonlib.anonymize.comparison.compare_with`); ``scheduler`` / ``n_jobs``: where the
     per-image work runs (:func:`ganonlib.cluster.map_chunks`)."""
     if method == "ours":
-        from ganonlib.anonymize.ganonymization import AnonymizeConfig, Anonymizer, anonymize_pairs
+        from ganonlib.anonymize.ganonymization import anonymize_pairs
+        from ganonlib.anonymize.generator import Anonymizer
+        from ganonlib.config import AnonymizeConfig
 
         anonymizer = Anonymizer(AnonymizeConfig(weights=weights, device=device, precision=precision,
                                                 batch_size=batch_size, no_face=no_face))

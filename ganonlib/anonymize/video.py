@@ -17,29 +17,27 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 from tqdm.auto import tqdm
 
-from ganonlib.anonymize.cover import changed_share, cover_box, cover_region
-from ganonlib.anonymize.paste import face_mask, paste_back
+from ganonlib.anonymize.cover import cover_region
+from ganonlib.anonymize.decision import cover, face_outcome, replace_face, tally
+from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.anonymize.paste import face_mask
 from ganonlib.anonymize.tracking import FaceTracker, OneEuroFilter, Track
 from ganonlib.anonymize.video_io import VideoError, VideoWriter, probe_video, read_frames
+from ganonlib.config import AnonymizeConfig, PreprocessConfig
 from ganonlib.faces.align import AlignedFace, align_face
 from ganonlib.faces.detect import Detection
 from ganonlib.faces.extract import ExtractedFace, mesh_matches
+from ganonlib.faces.finder import FaceFinder, start_finder
 from ganonlib.faces.landmarks import render_landmarks
 from ganonlib.faces.search import overlap_of_smaller
 from ganonlib.io import ManifestRow
 from ganonlib.machine import MEMORY_SHARE, available_mib
 
-__all__ = ["ClipResult", "VIDEO_SETTINGS", "VideoJob", "anonymize_clip", "clip_rows", "start_video_worker",
-           "video_task"]
+__all__ = ["ClipResult", "VideoJob", "anonymize_clip", "clip_rows", "start_video_worker", "video_task"]
 
-# settings that change only videos' outputs (left out of the photos' fingerprint)
-VIDEO_SETTINGS = ("detect_every", "track_max_gap", "smooth_min_cutoff", "smooth_beta")
-_MIN_CHANGED = 0.3  # as for photos: a replacement must change 30 % of the face box by > 20 grey levels
 _MASK_MEMORY = 0.5  # weight of the previous frame's mask in a face's paste-back mask
 # how far (in face heights) a steadied pose or landmark may stay behind the measured one: a moving face's new face
 # must not trail it and leave a sliver of the real one at its leading edge
@@ -108,7 +106,7 @@ def _grown_for_motion(track: Track) -> tuple[float, float, float, float]:
 
 
 class _ClipAnonymizer:
-    def __init__(self, anonymizer: Any, finder: Any, rate: float) -> None:
+    def __init__(self, anonymizer: Anonymizer, finder: FaceFinder, rate: float) -> None:
         self.anonymizer, self.finder, self.rate = anonymizer, finder, rate
         self.cfg = anonymizer.cfg
         self.size = anonymizer.image_size
@@ -236,13 +234,12 @@ class _ClipAnonymizer:
             if steady.mask is not None and steady.mask.shape == mask.shape:
                 mask = _MASK_MEMORY * steady.mask + (1.0 - _MASK_MEMORY) * mask
             steady.mask = mask
-            candidate = paste_back(result, steady.last_face, face.aligned, mask, blend=self.cfg.blend,
-                                   colour=self.cfg.match_colour)
             box = tuple(float(v) for v in track.box)
-            if changed_share(result, candidate, box) < _MIN_CHANGED:
+            result, why = replace_face(result, steady.last_face, face.aligned, mask, box, self.cfg.blend,
+                                       self.cfg.match_colour)
+            if why:
                 result = self._cover(result, track, box, "unchanged")
             else:
-                result = candidate
                 self._count(track, "ok")
         for track in tracks:
             if track.state == "lost":
@@ -263,14 +260,13 @@ class _ClipAnonymizer:
         steady = self.steady.get(track.id)
         if steady is not None:  # a still face keeps the same cover (a blur's cells do not shimmer with the box)
             box = tuple(steady.still("cover", np.asarray(box, dtype=np.float64), _MAX_TRAIL * steady.scale))
-        return cover_box(image, tuple(box), self.cfg.fallback)
+        return cover(image, box, self.cfg.fallback)
 
     def _cover_held(self, track: Track) -> None:
         """Cover a new face's box in the held frames, grown by a tenth of the face per frame back: it may have been
         moving."""
         for age, held in enumerate(reversed(self.held), start=1):
-            if self.cfg.fallback != "none":
-                held[0] = cover_box(held[0], tuple(track.box), self.cfg.fallback, margin=0.25 + 0.1 * age)
+            held[0] = cover(held[0], tuple(track.box), self.cfg.fallback, margin=0.25 + 0.1 * age)
             self._count(track, "before_first_seen")
 
     def _hold(self, image: np.ndarray, pts: int | None) -> None:
@@ -285,7 +281,7 @@ class _ClipAnonymizer:
         return out
 
 
-def anonymize_clip(anonymizer: Any, finder: Any, source: str | Path, out_path: Path, kind: str,
+def anonymize_clip(anonymizer: Anonymizer, finder: FaceFinder, source: str | Path, out_path: Path, kind: str,
                    progress: bool = True) -> ClipResult:
     """Anonymize the video ``source`` into ``out_path`` (same container ``kind``); raises
     :class:`ganonlib.anonymize.video_io.VideoError` for a video that cannot be read or written (nothing is left
@@ -335,15 +331,13 @@ class VideoJob:
     progress: bool = True
 
 
-def start_video_worker(cfg: Any, preprocess: Any, second_detector: str) -> tuple[Any, Any]:
+def start_video_worker(cfg: AnonymizeConfig, preprocess: PreprocessConfig, second_detector: str
+                       ) -> tuple[Anonymizer, FaceFinder]:
     """Worker initializer: the generator and the face search, once per video worker process."""
-    from ganonlib.anonymize.ganonymization import Anonymizer
-    from ganonlib.anonymize.photos import start_extractor
-
-    return Anonymizer(cfg, preprocess), start_extractor(preprocess, second_detector)
+    return Anonymizer(cfg, preprocess), start_finder(preprocess, second_detector)
 
 
-def video_task(state: tuple[Any, Any], job: VideoJob) -> ClipResult | str:
+def video_task(state: tuple[Anonymizer, FaceFinder], job: VideoJob) -> ClipResult | str:
     """Worker task: the clip's result, or why it failed (a reason for its row); never raises for a bad clip."""
     anonymizer, finder = state
     try:
@@ -358,16 +352,6 @@ def video_task(state: tuple[Any, Any], job: VideoJob) -> ClipResult | str:
         return f"failed: {type(err).__name__}: {err}"
 
 
-_SAID = {"ok": "re-synthesized", "lost": "covered while lost", "before_first_seen": "covered before first found",
-         "no_mesh": "covered (no mesh)", "mesh_mismatch": "covered (mesh misfit)",
-         "unchanged": "covered (changed too little)", "generation_failed": "covered (generation failed)"}
-
-
-def _said(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {_SAID.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: kv[0] != "ok")
-                     if n) or "no face"
-
-
 def clip_rows(job: VideoJob, outcome: ClipResult | str, name: str, fingerprint: str, fallback: str
               ) -> list[ManifestRow]:
     """The clip's manifest rows: one per track (a face through the clip), then the clip's own."""
@@ -378,12 +362,12 @@ def clip_rows(job: VideoJob, outcome: ClipResult | str, name: str, fingerprint: 
     for track in outcome.tracks:
         counts = {k: v for k, v in track.items() if k not in ("track", "first_frame")}
         covered = sum(v for k, v in counts.items() if k != "ok")
-        state = "ok" if not covered else "skipped" if fallback == "none" else "covered"
+        state = face_outcome("covered" if covered else "", fallback)
         rows.append(ManifestRow(outcome=state, face=track["track"],
-                                reason=f"track from frame {track['first_frame']}: {_said(counts)}", **base))
+                                reason=f"track from frame {track['first_frame']}: {tally(counts)}", **base))
     notes = "; ".join(outcome.notes)
     reason = (f"video: {outcome.frames} frames ({outcome.frames_searched} searched), {len(outcome.tracks)} tracks, "
-              f"up to {outcome.most_faces} faces in a frame; face-frames: {_said(dict(outcome.faces))}"
+              f"up to {outcome.most_faces} faces in a frame; face-frames: {tally(dict(outcome.faces))}"
               f"{f'; {outcome.frames_blurred} frames covered whole' if outcome.frames_blurred else ''}; "
               f"codec {outcome.codec}{f'; {notes}' if notes else ''}")
     rows.append(ManifestRow(outcome="ok", reason=reason, outputs=name, **base))

@@ -47,6 +47,9 @@ class PairDataset(Dataset):
         summary = self.root / "summary.json"
         settings = json.loads(summary.read_text()).get("settings", {}) if summary.is_file() else {}
         self.landmarks_style = settings.get("landmarks_style", "cross")
+        # how the faces were cut, for the generator file (datasets preprocessed before it was recorded: not known)
+        self.alignment = ({"detector": settings["detector"], "margin": settings["margin"]}
+                          if "detector" in settings and "margin" in settings else None)
         self.points = torch.from_numpy(np.stack([np.load(self.root / p)[:, :2] for p in index.points]))
         paths = [self.root / p for p in index.image]
         self.faces = self._cached(paths, Path(cache_dir), split) if cache_dir else np.stack([_decode(p) for p in paths])

@@ -107,7 +107,7 @@ def _summary(rows: list[ManifestRow], n_files: int, reused: int, removed: int, c
         "reasons": dict(Counter(r.reason.split(":")[0] for r in rows if r.outcome != "ok")),
         "reused": reused, "removed_stale_outputs": removed,
         "settings": {"fingerprint": cfg.fingerprint(), "image_size": cfg.image_size, "detector": cfg.detector,
-                     "segmentation": cfg.segmentation, "landmarks_style": cfg.landmarks_style},
+                     "margin": cfg.margin, "segmentation": cfg.segmentation, "landmarks_style": cfg.landmarks_style},
     }
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from ganonlib.anonymize.cover import changed_share, grown_box
+from ganonlib.anonymize.decision import MIN_CHANGED
 from ganonlib.anonymize.video_io import read_frames
 from ganonlib.data.synthetic_video import FaceTruth
 
 __all__ = ["video_report"]
 
 _MIN_VISIBLE = 0.5
-_MIN_CHANGED = 0.3
 
 
 def _face_region(truths: list[FaceTruth], shape: tuple[int, ...]) -> np.ndarray:
@@ -46,7 +46,7 @@ def video_report(original: str | Path, anonymized: str | Path, truth: list[list[
                 continue
             checked += 1
             share = changed_share(before, after, face.box)
-            if share < _MIN_CHANGED:
+            if share < MIN_CHANGED:
                 leaks.append({"frame": index, "face": face.name, "changed": round(share, 3)})
         if previous is not None:
             region = _face_region(truths, before.shape)

@@ -1,7 +1,11 @@
-"""The kit's generator file: ``{"generator": state_dict, "image_size": int, "landmarks_style": str, "trained_on":
-{"data", "pairs", "epochs"}}`` plus a ``.sha256`` sidecar. Written by the trainer and the checkpoint converter, read
-by the anonymizer; neither side imports the other. The image size and the landmark style are what the generator was trained on: the anonymizer draws its
-input the same way (files without a style are from before it was recorded: ``cross``, what the published model saw).
+"""The kit's generator file: ``{"generator": state_dict, "image_size": int, "landmarks_style": str, "alignment":
+{"detector", "margin"}, "trained_on": {"data", "pairs", "epochs"}}`` plus a ``.sha256`` sidecar. Written by the
+trainer and the checkpoint converter, read by the anonymizer; neither side imports the other.
+
+The image size, the landmark style and the alignment (detector, margin) are how the faces the generator was trained
+on were cut and drawn: the anonymizer cuts and draws its input the same way. Files without a style are from before
+it was recorded (``cross``, what the published model saw); files without an alignment (converted checkpoints, older
+files) leave it to the anonymizer's settings.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from ganonlib.config import LANDMARK_STYLES
+from ganonlib.config import DETECTOR_NAMES, LANDMARK_STYLES
 from ganonlib.io import atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.weights import WeightsError, require_weights, verify_sha256
@@ -29,6 +33,14 @@ class GeneratorSettings:
     image_size: int
     landmarks_style: str = "cross"
     trained_on: dict | None = None  # {"data", "pairs", "epochs"} where the file records it
+    detector: str | None = None  # the faces' alignment, where the file records it
+    margin: float | None = None
+
+    def alignment(self) -> dict:
+        """The preprocessing settings the generator's faces were cut and drawn with, as far as the file says."""
+        recorded = {"image_size": self.image_size, "landmarks_style": self.landmarks_style,
+                    "detector": self.detector, "margin": self.margin}
+        return {k: v for k, v in recorded.items() if v is not None}
 
     def caveat(self) -> str:
         """One line for a generator that cannot paint realistic faces (trained on a handful of pairs), else ''."""
@@ -57,19 +69,35 @@ def check_image_size(size: object, source: str | Path) -> int:
 
 
 def save_generator(weights: dict[str, torch.Tensor], image_size: int, path: str | Path,
-                   landmarks_style: str = "cross", trained_on: dict | None = None) -> str:
-    """Write the generator file and its sidecar atomically; return the file's sha256."""
+                   landmarks_style: str = "cross", trained_on: dict | None = None,
+                   alignment: dict | None = None) -> str:
+    """Write the generator file and its sidecar atomically; return the file's sha256. ``alignment``: the
+    ``detector`` and ``margin`` the training faces were aligned with."""
     if landmarks_style not in LANDMARK_STYLES:
         raise ValueError(f"landmarks_style: choose one of {', '.join(LANDMARK_STYLES)} (got {landmarks_style!r})")
     path = Path(path)
     record = {"generator": weights, "image_size": check_image_size(image_size, path),
               "landmarks_style": landmarks_style}
+    if alignment:
+        record["alignment"] = _alignment(alignment, path)
     if trained_on is not None:
         record["trained_on"] = dict(trained_on)
     atomic_write_torch(path, record)
     digest = file_sha256(path)
     atomic_write_text(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n")
     return digest
+
+
+def _alignment(alignment: object, source: str | Path) -> dict:
+    """``{"detector": str, "margin": float}``, checked (a generator file may come from anywhere)."""
+    if not isinstance(alignment, dict):
+        raise WeightsError(f"{source}: alignment must be a mapping of detector and margin, got {alignment!r}")
+    detector, margin = alignment.get("detector"), alignment.get("margin")
+    if detector not in DETECTOR_NAMES:
+        raise WeightsError(f"{source}: unknown alignment detector {detector!r} (one of {', '.join(DETECTOR_NAMES)})")
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0.0 <= margin <= 2.0:
+        raise WeightsError(f"{source}: alignment margin must be a number in [0, 2], got {margin!r}")
+    return {"detector": detector, "margin": float(margin)}
 
 
 def _first_line(err: BaseException) -> str:
@@ -111,5 +139,7 @@ def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorUNe
     if style not in LANDMARK_STYLES:
         raise WeightsError(f"{path}: unknown landmarks_style {style!r} (expected one of {', '.join(LANDMARK_STYLES)})")
     trained_on = state.get("trained_on")
+    aligned = _alignment(state["alignment"], path) if "alignment" in state else {}
     return generator.to(device).eval(), GeneratorSettings(int(state["image_size"]), style,
-                                                          trained_on if isinstance(trained_on, dict) else None)
+                                                          trained_on if isinstance(trained_on, dict) else None,
+                                                          aligned.get("detector"), aligned.get("margin"))

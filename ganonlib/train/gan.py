@@ -350,7 +350,7 @@ def train_gan(cfg: GanTrainConfig) -> dict:
     if run.rank == 0:
         epochs = history[-1]["epoch"] if history else run.start_epoch
         save_generator(run.g.state_dict(), run.size, out / GENERATOR, run.style,
-                       {"data": cfg.data_dir, "pairs": len(run.train), "epochs": int(epochs)})
+                       {"data": cfg.data_dir, "pairs": len(run.train), "epochs": int(epochs)}, run.train.alignment)
         run.log.close()
     if run.distributed:
         dist.destroy_process_group()

@@ -81,7 +81,7 @@ class Inert:
 
 
 def _placeholder(module: str, name: str) -> type:
-    return type(name, (Inert,), {"_qualname": f"{module}.{name}", "__module__": "ganonlib.anonymize.convert"})
+    return type(name, (Inert,), {"_qualname": f"{module}.{name}", "__module__": "ganonlib.models.convert"})
 
 
 class _RestrictedUnpickler(pickle.Unpickler):

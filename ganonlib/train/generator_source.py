@@ -41,7 +41,7 @@ def checkpoint_location(cfg: GanTrainConfig) -> tuple[str | None, Path]:
 
 
 def _published_generator(cfg: GanTrainConfig) -> dict:
-    from ganonlib.anonymize.convert import convert_lightning_state, read_lightning_checkpoint
+    from ganonlib.models.convert import convert_lightning_state, read_lightning_checkpoint
 
     published = PUBLISHED[cfg.source]
     # a hash given in params.yaml replaces the published pair (a mirror serving another file is then that file)
