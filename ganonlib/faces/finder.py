@@ -12,7 +12,7 @@ from ganonlib.faces.detect import FaceDetector, make_detector
 from ganonlib.faces.extract import ExtractedFace, FaceExtractor, mesh_matches
 from ganonlib.faces.search import find_faces, overlap_of_smaller
 
-__all__ = ["FaceFinder", "find_all_faces", "start_finder", "start_finder_worker"]
+__all__ = ["FaceFinder", "find_all_faces", "make_second_detector", "start_finder", "start_finder_worker"]
 
 
 @dataclass
@@ -34,10 +34,21 @@ class FaceFinder:
         return faces
 
 
+def make_second_detector(name: str) -> FaceDetector | None:
+    """The cross-check's detector: ``retinaface`` (RetinaFace MobileNet-0.25, its measured threshold), ``mtcnn``
+    (score 0.9) or ``none``. Not the paper's RetinaFace (ResNet-50), which ``preprocess.detector`` names."""
+    if name == "none":
+        return None
+    if name == "retinaface":
+        from ganonlib.faces.retinaface_mobile import MobileRetinaFaceDetector
+
+        return MobileRetinaFaceDetector()
+    return make_detector(name, 0.9, 0)
+
+
 def start_finder(cfg: PreprocessConfig, second_detector: str = "mtcnn") -> FaceFinder:
     """The models, once per process (every face is searched for, so no cap at detection)."""
-    second = make_detector(second_detector, 0.9, 0) if second_detector != "none" else None
-    return FaceFinder(FaceExtractor(replace(cfg, max_faces=0)), second)
+    return FaceFinder(FaceExtractor(replace(cfg, max_faces=0)), make_second_detector(second_detector))
 
 
 def start_finder_worker(cfg: PreprocessConfig, second_detector: str) -> FaceFinder:
