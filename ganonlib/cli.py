@@ -72,9 +72,8 @@ def _anonymize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ganonlib.anonymize.generator import Anonymizer
-    from ganonlib.anonymize.run import anonymize_files, check_strict
     from ganonlib.anonymize.inputs import check_paths
-    from ganonlib.anonymize.run import SEARCH_LIMITS, StrictModeError
+    from ganonlib.anonymize.run import SEARCH_LIMITS, StrictModeError, anonymize_files, check_strict
 
     cfg = AnonymizeConfig(**{f.name: getattr(args, f.name) for f in fields(AnonymizeConfig)})
     detection = PreprocessConfig(**{f.name: getattr(args, f.name) for f in fields(PreprocessConfig)

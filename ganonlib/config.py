@@ -11,6 +11,7 @@ import os
 import re
 from contextlib import contextmanager
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -18,8 +19,8 @@ from ganonlib.errors import ConfigError
 
 __all__ = ["AnonymizeConfig", "AnonymizeParams", "ClassifierConfig", "ClassifierEvalConfig", "ConfigError",
            "BACKENDS", "BLENDS", "CHANGES", "DatasetConfig", "FALLBACKS", "GENERATOR_SOURCES", "GanTrainConfig",
-           "IdentityEvalConfig", "NO_FACE_POLICIES", "Params", "PreprocessConfig", "SampleConfig", "from_section",
-           "load_params", "params_section", "setting", "use_project_root", "changing"]
+           "IdentityEvalConfig", "NO_FACE_POLICIES", "Params", "PreprocessConfig", "SampleConfig", "changing",
+           "from_section", "load_params", "params_section", "setting", "use_project_root"]
 
 T = TypeVar("T")
 
@@ -133,9 +134,11 @@ def setting(default: Any = MISSING, help: str = "", *, choices: tuple[str, ...] 
     return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
 
 
-def changing(cls: type, *outputs: str) -> list[str]:
-    """The fields of config class ``cls`` that change any of ``outputs`` (keys of :data:`CHANGES`), in order."""
-    return [f.name for f in fields(cls) if set(f.metadata.get("changes", ())) & set(outputs)]
+@lru_cache(maxsize=None)
+def changing(cls: type, *outputs: str) -> tuple[str, ...]:
+    """The fields of config class ``cls`` that change any of ``outputs`` (keys of :data:`CHANGES`), in order (fixed
+    per class: worked out once, since a fingerprint is taken per photo)."""
+    return tuple(f.name for f in fields(cls) if set(f.metadata.get("changes", ())) & set(outputs))
 
 
 # A dataset, method or folder name becomes a path, a DVC stage name and a word of a stage's command: letters, digits
@@ -242,7 +245,8 @@ class PreprocessConfig:
     def fingerprint(self) -> str:
         """Hash of every setting that changes the outputs (not where they are computed): cached results are reused
         only on a match."""
-        settings = {k: v for k, v in asdict(self).items() if k in changing(PreprocessConfig, "faces")}
+        changed = changing(PreprocessConfig, "faces")
+        settings = {k: v for k, v in asdict(self).items() if k in changed}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 

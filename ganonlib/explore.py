@@ -129,7 +129,6 @@ class Explorer:
         for this face (:func:`imported_outputs`), shown and measured like the baselines."""
         from ganonlib.anonymize.baselines import BASELINES
         from ganonlib.anonymize.paste import face_mask, paste_back
-
         from ganonlib.weights import WeightsError
 
         try:

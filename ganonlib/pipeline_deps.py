@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import Callable
 
 from ganonlib.config import (CHANGES, AnonymizeParams, ClassifierEvalConfig, GanTrainConfig, IdentityEvalConfig,
                              PreprocessConfig, SampleConfig, changing)
@@ -119,18 +120,18 @@ _STAGE = re.compile(r"^  (\w+):\n(?:(?:    .*|)\n)*", re.M)
 _NOTEBOOK = re.compile(r"papermill (notebooks/[\w.]+\.ipynb)")
 
 
-def _rewrite_list(block: str, key: str, keep: callable, new: list[str]) -> str:
-    """In one stage's text, replace the items of list ``key`` that ``keep`` rejects by ``new`` (placed where the
-    first of them was, or after the kept ones)."""
+def _rewrite_list(block: str, key: str, derived: Callable[[str], bool], new: list[str]) -> str:
+    """In one stage's text, replace the items of list ``key`` that are ``derived`` by ``new`` (placed where the
+    first of them was, or after the others)."""
     m = re.search(rf"^(?P<ind> +){key}:\n(?P<items>(?:(?P=ind)  - .*\n)+)", block, re.M)
     if m is None:
         raise ValueError(f"no {key}: list in\n{block}")
     ind = m["ind"] + "  "
     items = m["items"].splitlines()
-    kept = [line for line in items if keep(line[len(ind) + 2:])]
-    first = next((i for i, line in enumerate(items) if not keep(line[len(ind) + 2:])), len(items))
-    at = sum(1 for line in items[:first] if keep(line[len(ind) + 2:]))
-    lines = kept[:at] + [f"{ind}- {item}" for item in new] + kept[at:]
+    replaced = [derived(line[len(ind) + 2:]) for line in items]
+    at = replaced.index(True) if True in replaced else len(items)
+    lines = [line for line, gone in zip(items, replaced) if not gone]
+    lines[at:at] = [f"{ind}- {item}" for item in new]  # every item before `at` is kept: the place is unchanged
     return block[:m.start("items")] + "".join(f"{line}\n" for line in lines) + block[m.end("items"):]
 
 
@@ -142,11 +143,11 @@ def derived_dvc_yaml(text: str, root: Path) -> str:
         notebook = _NOTEBOOK.search(block)
         if notebook:
             code = notebook_modules(root / notebook[1], root)
-            block = _rewrite_list(block, "deps", lambda item: not item.startswith(f"{PACKAGE}/"), code)
+            block = _rewrite_list(block, "deps", lambda item: item.startswith(f"{PACKAGE}/"), code)
         if name in STAGE_PARAMS:
-            sections = tuple({section for section, _, _ in STAGE_PARAMS[name]})
-            derived = lambda item: item.split(".")[0].split("#")[0].strip() in sections  # noqa: E731
-            block = _rewrite_list(block, "params", lambda item: not derived(item), stage_params(name))
+            sections = {section for section, _, _ in STAGE_PARAMS[name]}
+            block = _rewrite_list(block, "params", lambda item: item.split(".")[0].split("#")[0].strip() in sections,
+                                  stage_params(name))
         out.append(text[last:m.start()] + block)
         last = m.end()
     return "".join(out) + text[last:]

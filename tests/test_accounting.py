@@ -115,10 +115,10 @@ def test_a_slow_item_does_not_stall_the_pool_once_the_others_have_run_ahead():
 
 @pytest.mark.slow
 def test_a_native_crash_in_extraction_costs_one_row(tmp_path, generator_file, astronaut):
+    from crashing_extract import extract_or_abort
     from ganonlib.anonymize.generator import Anonymizer
     from ganonlib.anonymize.run import anonymize_files
     from ganonlib.config import AnonymizeConfig
-    from crashing_extract import extract_or_abort
 
     photos = _photos(tmp_path / "in", 3, astronaut)
     (photos / "p01.png").rename(photos / "crash.png")

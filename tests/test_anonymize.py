@@ -10,16 +10,15 @@ import torch
 from PIL import Image
 
 from corpus import EXPECTED, HOSTILE, build_corpus, build_hostile
-from ganonlib.models.convert import convert_lightning_checkpoint
 from ganonlib.anonymize.ganonymization import anonymize_pairs
 from ganonlib.anonymize.generator import Anonymizer
-from ganonlib.anonymize.run import anonymize_files, close_workers
-from ganonlib.config import AnonymizeConfig
 from ganonlib.anonymize.inputs import PHOTO_WRITE_FORMATS, photo_format_of
+from ganonlib.anonymize.run import anonymize_files, close_workers
 from ganonlib.cli import main
-from ganonlib.config import PreprocessConfig, SampleConfig
+from ganonlib.config import AnonymizeConfig, PreprocessConfig, SampleConfig
 from ganonlib.data.sample import build_sample, load_photo
 from ganonlib.io import read_manifest
+from ganonlib.models.convert import convert_lightning_checkpoint
 from ganonlib.train.gan import load_checkpoint
 
 

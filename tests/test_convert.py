@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganonlib.models.convert import Inert, UnsafeCheckpointError, convert_lightning_checkpoint, \
-    read_lightning_checkpoint
 from ganonlib.anonymize.generator import Anonymizer
 from ganonlib.config import AnonymizeConfig
+from ganonlib.models.convert import (Inert, UnsafeCheckpointError, convert_lightning_checkpoint,
+                                     read_lightning_checkpoint)
 from ganonlib.models.generator_file import load_checkpoint
 
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from ganonlib.anonymize.generator import Anonymizer
-from ganonlib.config import AnonymizeConfig
 from ganonlib.cli import main
+from ganonlib.config import AnonymizeConfig
 from ganonlib.io import atomic_write_torch
 from ganonlib.models.networks import define_G
 from ganonlib.models.onnx_generator import OnnxMismatchError, export_onnx, onnx_path

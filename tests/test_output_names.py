@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from ganonlib.anonymize.generator import Anonymizer
-from ganonlib.anonymize.run import anonymize_files, close_workers
-from ganonlib.config import AnonymizeConfig
 from ganonlib.anonymize.inputs import plan_photo_names
 from ganonlib.anonymize.journal import Journal
+from ganonlib.anonymize.run import anonymize_files, close_workers
 from ganonlib.cli import main
+from ganonlib.config import AnonymizeConfig
 from ganonlib.io import read_manifest
 
 

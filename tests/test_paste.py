@@ -6,14 +6,14 @@ import pytest
 from conftest import shared_data
 from ganonlib.anonymize.cover import cover_box, grown_box
 from ganonlib.anonymize.generator import Anonymizer
+from ganonlib.anonymize.paste import face_mask, match_colour, paste_back
 from ganonlib.anonymize.run import anonymize_files
 from ganonlib.config import AnonymizeConfig
-from ganonlib.anonymize.paste import face_mask, match_colour, paste_back
 from ganonlib.data.sample import PHOTOS, load_photo
-from ganonlib.io import atomic_write_image, iter_images, read_image
-from ganonlib.metrics.seams import seam_report
 from ganonlib.faces.align import align_face
 from ganonlib.faces.detect import Detection
+from ganonlib.io import atomic_write_image, iter_images, read_image
+from ganonlib.metrics.seams import seam_report
 
 
 def test_a_face_pasted_back_lands_where_it_was():

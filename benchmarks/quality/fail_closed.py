@@ -83,10 +83,10 @@ def border_benchmark(source: Path | None, n_photos: int) -> dict:
 
     from skimage import data
 
-    from ganonlib.faces.finder import start_finder
     from ganonlib.config import PreprocessConfig
     from ganonlib.data.border_faces import border_cases
     from ganonlib.data.sample import load_photo
+    from ganonlib.faces.finder import start_finder
 
     finder = start_finder(PreprocessConfig(image_size=256, max_faces=0), "mtcnn")
     photos = [load_photo("astronaut"), load_photo("grace_hopper")]

@@ -24,8 +24,7 @@ import pandas as pd
 
 from ganonlib.anonymize.generator import Anonymizer
 from ganonlib.anonymize.run import anonymize_files
-from ganonlib.config import AnonymizeConfig
-from ganonlib.config import BLENDS, SampleConfig
+from ganonlib.config import BLENDS, AnonymizeConfig, SampleConfig
 from ganonlib.data.sample import build_sample
 from ganonlib.io import iter_images, read_image
 from ganonlib.metrics.seams import seam_report

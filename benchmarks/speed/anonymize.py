@@ -49,13 +49,12 @@ import torch
 
 from ganonlib.anonymize import generator as generator_module
 from ganonlib.anonymize.generator import Anonymizer
-from ganonlib.anonymize.run import anonymize_files, close_workers
-from ganonlib.config import AnonymizeConfig
 from ganonlib.anonymize.inputs import photo_format_of, plan_photo_names
 from ganonlib.anonymize.photos import compose_photo, extract_photo, generate_faces
-from ganonlib.faces.finder import start_finder
-from ganonlib.config import SampleConfig
+from ganonlib.anonymize.run import anonymize_files, close_workers
+from ganonlib.config import AnonymizeConfig, SampleConfig
 from ganonlib.data.sample import build_sample
+from ganonlib.faces.finder import start_finder
 from ganonlib.io import atomic_write_image, atomic_write_torch, file_sha256, iter_images
 from ganonlib.models.networks import define_G
 from ganonlib.models.onnx_generator import export_onnx

@@ -56,7 +56,6 @@ def _quarters(samples: list[tuple[float, int, int, int]]) -> list[dict]:
 def _child(photos: int, device: str, interval: float, tmp: Path) -> dict:
     # first: it imports ganonlib, which sets OpenMP's wait policy before torch
     from anonymize import sample_photos, untrained_generator
-
     from ganonlib.anonymize.generator import Anonymizer
     from ganonlib.anonymize.run import anonymize_files, close_workers
     from ganonlib.config import AnonymizeConfig

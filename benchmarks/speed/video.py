@@ -35,10 +35,10 @@ import torch
 
 import ganonlib.anonymize.video as video_module
 from ganonlib.anonymize.generator import Anonymizer
-from ganonlib.config import AnonymizeConfig
-from ganonlib.faces.finder import start_finder
 from ganonlib.anonymize.video import anonymize_clip
+from ganonlib.config import AnonymizeConfig
 from ganonlib.data.synthetic_video import write_synthetic_clip
+from ganonlib.faces.finder import start_finder
 from ganonlib.io import atomic_write_text, atomic_write_torch, file_sha256
 from ganonlib.metrics.video import video_report
 from ganonlib.models.networks import define_G

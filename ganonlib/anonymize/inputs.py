@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from itertools import chain, count
 from pathlib import Path
 
 __all__ = ["PHOTO_WRITE_FORMATS", "InputError", "InputFile", "PhotoTarget", "check_paths", "crop_name",
@@ -110,14 +111,14 @@ def plan_photo_names(photos: list[tuple[str, str]], photo_format: str = "auto") 
         prefix = f"{folder}/" if folder else ""
         why = (f"written as {fmt}, as photo_format asks" if photo_format in _ASKED
                else f"written as {fmt}: the kit does not write {content}")
-        candidates = [f"{prefix}{stem}{PHOTO_WRITE_FORMATS[fmt]}"]
+        first = f"{prefix}{stem}{PHOTO_WRITE_FORMATS[fmt]}"
         tail = f"_{old.lower() or content.lower()}"
-        candidates += [f"{prefix}{stem}{tail}{'' if n == 1 else f'_{n}'}{PHOTO_WRITE_FORMATS[fmt]}"
-                       for n in range(1, len(photos) + 2)]
-        chosen = next(c for c in candidates if c not in taken)
+        # tried one after the other: a run of thousands of renamed photos builds no list of names per photo
+        suffixed = (f"{prefix}{stem}{tail}{'' if n == 1 else f'_{n}'}{PHOTO_WRITE_FORMATS[fmt]}" for n in count(1))
+        chosen = next(c for c in chain([first], suffixed) if c not in taken)
         taken.add(chosen)
-        if chosen != candidates[0]:
-            why += f"; named {chosen.rpartition('/')[2]}, since {candidates[0].rpartition('/')[2]} is another photo's"
+        if chosen != first:
+            why += f"; named {chosen.rpartition('/')[2]}, since {first.rpartition('/')[2]} is another photo's"
         targets[rel] = PhotoTarget(f"photos/{chosen}", fmt, why)
     return targets
 

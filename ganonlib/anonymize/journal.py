@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import fcntl
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
 from ganonlib.io import MANIFEST_FIELDS, ManifestRow, csv_text, read_manifest
 
-__all__ = ["Journal"]
+__all__ = ["History", "Journal"]
+
+
+@dataclass(frozen=True)
+class History:
+    """What a manifest holds: the last complete block of every source, the outputs that superseded blocks list and
+    those the last blocks list (a name in the first set only is a leftover of an earlier run)."""
+
+    last: dict[str, list[ManifestRow]]
+    superseded_outputs: set[str]
+    current_outputs: set[str]
 
 
 def _listed(blocks: Iterable[list[ManifestRow]]) -> set[str]:
@@ -51,30 +61,29 @@ class Journal:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _complete_blocks(self) -> list[list[ManifestRow]]:
-        """Every complete block, in the order they were appended."""
-        if not self.path.exists():
-            return []
-        with open(self.path, "rb") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-            rows = read_manifest(self.path)
+    def history(self) -> History:
+        """The manifest read once: the last complete block of every source and what the superseded ones list."""
         done: list[list[ManifestRow]] = []
-        open_blocks: dict[str, list[ManifestRow]] = {}
-        for row in rows:
-            block = open_blocks.setdefault(row.source, [])
-            block.append(row)
-            if row.face < 0:
-                done.append(open_blocks.pop(row.source))
-        return done
+        if self.path.exists():
+            with open(self.path, "rb") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+                rows = read_manifest(self.path)
+            open_blocks: dict[str, list[ManifestRow]] = {}
+            for row in rows:
+                block = open_blocks.setdefault(row.source, [])
+                block.append(row)
+                if row.face < 0:
+                    done.append(open_blocks.pop(row.source))
+        last = {block[-1].source: block for block in done}
+        superseded = [block for block in done if last[block[-1].source] is not block]
+        return History(last, _listed(superseded), _listed(last.values()))
 
     def blocks(self) -> dict[str, list[ManifestRow]]:
         """The last complete block of every source recorded so far."""
-        return {block[-1].source: block for block in self._complete_blocks()}
+        return self.history().last
 
     def replaced_outputs(self) -> tuple[set[str], set[str]]:
         """(the outputs listed by blocks that a later block of the same source superseded, the outputs listed by the
         last block of every source): a name in the first set only is a leftover of an earlier run."""
-        blocks = self._complete_blocks()
-        last = {block[-1].source: block for block in blocks}
-        superseded = [block for block in blocks if last[block[-1].source] is not block]
-        return _listed(superseded), _listed(last.values())
+        history = self.history()
+        return history.superseded_outputs, history.current_outputs

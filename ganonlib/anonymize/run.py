@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from ganonlib.anonymize.generator import Anonymizer
 from ganonlib.anonymize.inputs import (InputFile, discover_inputs, display_name, photo_format_of, plan_photo_names,
                                        prepare_output, video_name)
-from ganonlib.anonymize.journal import Journal
+from ganonlib.anonymize.journal import History, Journal
 from ganonlib.anonymize.photos import OutputImage, Photo, compose_photo, extract_photo, generate_faces
 from ganonlib.anonymize.video import ClipResult, VideoJob, clip_rows, start_video_worker, video_task
 from ganonlib.anonymize.video_io import sniff_video
@@ -274,14 +274,13 @@ def _video_summary(clips: list[ClipResult]) -> dict:
             "video_frames_covered_whole": sum(c.frames_blurred for c in clips)}
 
 
-def _remove_replaced(journal: Journal, out_dir: Path) -> int:
+def _remove_replaced(history: History, out_dir: Path) -> int:
     """Delete the outputs an earlier run recorded for an input that this or a later run wrote again under other names
     (older settings, an older kit's ``photos/x.jpg.jpg``, crops no longer asked for): the folder holds one
     anonymized copy of each input, not two. Only files the manifest lists are removed, never one that a current
     block lists, and never anything outside OUT. Returns how many were removed."""
-    stale, current = journal.replaced_outputs()
     removed, root = 0, out_dir.resolve()
-    for name in sorted(stale - current):
+    for name in sorted(history.superseded_outputs - history.current_outputs):
         path = out_dir / name
         try:
             if root not in path.resolve().parents or not path.is_file() or path.is_symlink():
@@ -382,9 +381,9 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
         writer.close()
     writer.check()
     clips = _anonymize_videos(videos, anonymizer, journal, video_fingerprint, progress)
-    removed = _remove_replaced(journal, out_dir)
-    summary = _summary(inputs, journal.blocks(), reused, anonymizer)
-    summary["outputs_replaced"] = removed
+    history = journal.history()
+    summary = _summary(inputs, history.last, reused, anonymizer)
+    summary["outputs_replaced"] = _remove_replaced(history, out_dir)
     if videos:
         summary.update(_video_summary(clips))
     try:

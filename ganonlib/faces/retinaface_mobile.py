@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -73,8 +74,10 @@ def _graph() -> bytes:
     return graph
 
 
+@lru_cache(maxsize=16)
 def _anchors(height: int, width: int) -> np.ndarray:
-    """(A, 4) anchor centres and sizes, normalised, in the network's output order."""
+    """(A, 4) anchor centres and sizes, normalised, in the network's output order (read-only: shared by every photo
+    of that size)."""
     out = []
     for stride, sizes in zip(_STRIDES, _SIZES):
         ny, nx = math.ceil(height / stride), math.ceil(width / stride)
@@ -83,7 +86,9 @@ def _anchors(height: int, width: int) -> np.ndarray:
         for_each = [np.column_stack([centres, np.full(len(centres), s / width), np.full(len(centres), s / height)])
                     for s in sizes]
         out.append(np.stack(for_each, axis=1).reshape(-1, 4))
-    return np.concatenate(out).astype(np.float32)
+    anchors = np.concatenate(out).astype(np.float32)
+    anchors.setflags(write=False)
+    return anchors
 
 
 class MobileRetinaFaceDetector:
