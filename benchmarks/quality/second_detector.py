@@ -1,11 +1,22 @@
-"""The anonymizer's second detector, before (MTCNN) and after (RetinaFace MobileNet-0.25, per score threshold), on
-the same photos in one run: prints one JSON line.
+"""The anonymizer's face finder, before (the search + MTCNN) and after each cheaper design measured, on the same
+photos in one run: prints one JSON line.
 
     python benchmarks/quality/second_detector.py [--celeba ../shared/data/celeba_sample/img_align_celeba]
         [--emotion ../shared/data/emotion_sample/images] [--photos 548] [--out FILE]
 
 The face finder of ``ganon anonymize`` is the kit's search plus a second detector whose faces the search missed are
-added (re-synthesized or covered). Its faces are counted per set:
+added (re-synthesized or covered). The designs compared, each against the default (``before: mtcnn``):
+
+- ``retinaface <score>``: RetinaFace MobileNet-0.25 in place of MTCNN, as ``--second-detector retinaface`` runs it
+  (the photo at its size, a 640 px pass above 960 px), per score threshold;
+- ``retinaface mirrored+640 <score>``: the same with a mirrored frame (0.1 of the longer side) and the 640 px pass
+  always;
+- ``retinaface +2x <score>``: the same plus a pass on the photo at twice its size when its longer side is 640 px or
+  less (what RetinaFace needs for faces of 20-40 px);
+- ``edge tiles short-range + mtcnn`` and ``edge tiles full-range + mtcnn``: MTCNN kept, the search's tiles along the
+  edges (most of its time) run by one of mediapipe's two models instead of both.
+
+Faces are counted per set:
 
 - sets with known faces, built from the bundled public-domain portraits and the first CelebA faces: ``grid`` (12
   faces of 90-140 px tiled in one photo), ``small`` (one face of 20, 28 or 36 px in a 400 px scene), ``turned``
@@ -16,16 +27,20 @@ added (re-synthesized or covered). Its faces are counted per set:
   ("kept", the fail-closed requirement: every one), and the new one's extra faces;
 - face-free photos (scikit-image's data at 600 and 1000 px): every face there is false.
 
-Also the second detector's own time per photo on one thread (the search is the same in both). The search runs once
-per photo; each detector once (RetinaFace at the lowest threshold, the others by filtering its scores, which is what
-a higher threshold gives: a lower-scored box never suppresses a higher one).
+``summary``: per design, the faces of the old finder it loses over all sets (``lost``: true faces lost plus real
+photos' faces not kept), its false faces in the face-free photos, and its time per photo on one thread (search plus
+second detector, averaged over every photo of the run) against the default's. Each search and detector runs once
+per photo (RetinaFace at the lowest threshold, the others by filtering its scores, which is what a higher threshold
+gives: a lower-scored box never suppresses a higher one).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -38,11 +53,14 @@ from fail_closed import _face_free  # noqa: E402  the face-free photos of the fa
 from ganonlib.config import PreprocessConfig  # noqa: E402
 from ganonlib.data.border_faces import border_cases  # noqa: E402
 from ganonlib.data.sample import PHOTOS, load_photo  # noqa: E402
+from ganonlib.faces import search as search_module  # noqa: E402
+from ganonlib.faces.detect import MediaPipeDetector  # noqa: E402
 from ganonlib.faces.finder import find_all_faces, make_second_detector, start_finder  # noqa: E402
 from ganonlib.faces.search import overlap_of_smaller  # noqa: E402
 from ganonlib.io import iter_images, read_image  # noqa: E402
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+UPSCALED_UP_TO = 640  # px: the longer side up to which "retinaface +2x" also searches the photo at twice its size
 Box = tuple[float, float, float, float]
 
 
@@ -101,8 +119,21 @@ def known_sets(faces: list[tuple[np.ndarray, Box]]) -> dict[str, list[tuple[np.n
 
 
 def _combined(search: list[Box], second: list[Box]) -> list[Box]:
-    """The finder's faces: the search's, then the second detector's that the search missed."""
-    return search + [d for d in second if all(overlap_of_smaller(d, f) < 0.5 for f in search)]
+    """The finder's faces: the search's, then the second detector's (or detectors') that are not found yet."""
+    found = list(search)
+    for box in second:
+        if all(overlap_of_smaller(box, f) < 0.5 for f in found):
+            found.append(box)
+    return found
+
+
+def _upscaled(detector, image: np.ndarray) -> list:
+    """``detector`` on ``image`` at twice its size (none above UPSCALED_UP_TO px), its boxes and scores in ``image``'s
+    pixels."""
+    if max(image.shape[:2]) > UPSCALED_UP_TO:
+        return []
+    found = detector.detect(cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR))
+    return [(tuple(v / 2 for v in d.box), d.score) for d in found]
 
 
 def main() -> None:
@@ -117,31 +148,53 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # as in the anonymizer's workers
-    finder = start_finder(PreprocessConfig(image_size=256, max_faces=0), "none")
+    cfg = PreprocessConfig(image_size=256, max_faces=0)
+    finder = start_finder(cfg, "none")
     from ganonlib.faces.retinaface_mobile import MobileRetinaFaceDetector
 
-    seconds = {"mtcnn": make_second_detector("mtcnn"), "retinaface": make_second_detector("retinaface"),
-               # the other pass design measured: a mirrored frame (0.1 of the longer side) and a 640 px pass always
-               "retinaface mirrored+640": MobileRetinaFaceDetector(mirror=0.1, large=0)}
-    for name in ("retinaface", "retinaface mirrored+640"):
-        seconds[name].min_confidence = min(thresholds)
-    timing = {name: [] for name in seconds}
+    retinaface = make_second_detector("retinaface")
+    retinaface.min_confidence = min(thresholds)
+    mirrored = MobileRetinaFaceDetector(min_confidence=min(thresholds), mirror=0.1, large=0)
+    mtcnn = make_second_detector("mtcnn")
+    edge_models = {"short-range": MediaPipeDetector(cfg.min_confidence, 0, (0,)),
+                   "full-range": MediaPipeDetector(cfg.min_confidence, 0, (1,))}
+    edge_tiles = search_module._edge_tiles
+
+    def searched(image: np.ndarray, edge: str = "") -> list[Box]:
+        if not edge:
+            return [f.detection.box for f in find_all_faces(finder.extractor, image)]
+        # the same search with the edge tiles run by one model (the tiles' detector is an argument of _edge_tiles)
+        one_model = partial(lambda _, *rest, model: edge_tiles(model, *rest), model=edge_models[edge])
+        with mock.patch.object(search_module, "_edge_tiles", one_model):
+            return [f.detection.box for f in find_all_faces(finder.extractor, image)]
+
+    # the parts each design adds up, timed once per photo
+    parts = {"search": searched,
+             **{f"search, edge tiles {m}": partial(searched, edge=m) for m in edge_models},
+             "mtcnn": lambda image: [(d.box, d.score) for d in mtcnn.detect(image)],
+             "retinaface": lambda image: [(d.box, d.score) for d in retinaface.detect(image)],
+             "retinaface mirrored+640": lambda image: [(d.box, d.score) for d in mirrored.detect(image)],
+             "retinaface 2x pass": partial(_upscaled, retinaface)}
+    timing: dict[str, list[float]] = {name: [] for name in parts}
+    designs = {"before: mtcnn": ("search", "mtcnn"),
+               **{f"{name} {t}": ("search", name) for name in ("retinaface", "retinaface mirrored+640")
+                  for t in thresholds},
+               **{f"retinaface +2x {t}": ("search", "retinaface", "retinaface 2x pass") for t in thresholds},
+               **{f"edge tiles {m} + mtcnn": (f"search, edge tiles {m}", "mtcnn") for m in edge_models}}
 
     def look(image: np.ndarray) -> dict:
-        search = [f.detection.box for f in find_all_faces(finder.extractor, image)]
-        out = {"search": search}
-        for name, detector in seconds.items():
+        seen = {}
+        for name, part in parts.items():
             start = time.perf_counter()
-            found = detector.detect(image)
+            seen[name] = part(image)
             timing[name].append(time.perf_counter() - start)
-            out[name] = [(d.box, d.score) for d in found]
-        return out
+        return seen
 
     def finders(seen: dict) -> dict[str, list[Box]]:
-        result = {"before: mtcnn": _combined(seen["search"], [b for b, _ in seen["mtcnn"]])}
-        for name in ("retinaface", "retinaface mirrored+640"):
-            for t in thresholds:
-                result[f"{name} {t}"] = _combined(seen["search"], [b for b, s in seen[name] if s >= t])
+        result = {}
+        for design, (search, *seconds) in designs.items():
+            score = float(design.rsplit(" ", 1)[1]) if design.startswith("retinaface") else 0.0
+            result[design] = _combined(seen[search], [b for s in seconds for b, p in seen[s] if p >= score])
         return result
 
     bundled = [load_photo(name) for name in PHOTOS]
@@ -188,7 +241,16 @@ def main() -> None:
         for finder_name, boxes in finders(look(image)).items():
             counts[finder_name] = counts.get(finder_name, 0) + len(boxes)
     report["sets"]["face_free"] = {"photos": len(free), **{k: {"false": v} for k, v in counts.items()}}
-    report["second_detector_ms_per_photo"] = {k: round(1000 * float(np.mean(v)), 1) for k, v in timing.items()}
+    ms = {name: 1000 * float(np.mean(v)) for name, v in timing.items()}
+    report["ms_per_photo"] = {name: round(v, 1) for name, v in ms.items()}
+    design_ms = {design: sum(ms[part] for part in used) for design, used in designs.items()}
+    sets = report["sets"]
+    report["summary"] = {design: {
+        "lost": sum(sets[s].get(design, {}).get("lost", 0) for s in sets if s != "face_free")
+        + sum(sets[s]["before: mtcnn"]["faces"] - sets[s][design]["old_kept"] for s in real),
+        "false_face_free": sets["face_free"][design]["false"],
+        "ms_per_photo": round(design_ms[design], 1),
+        "vs_before": round(design_ms[design] / design_ms["before: mtcnn"], 3)} for design in designs}
     from ganonlib.provenance import report as print_report
 
     print_report(report, args.out)
