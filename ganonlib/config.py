@@ -331,9 +331,9 @@ class AnonymizeConfig:
     workers: int = setting(0, "face extraction processes (0 = one per core; a native crash in one costs one "
                            "file)", check=_at_least(0))
     second_detector: str = setting("mtcnn", "mtcnn | retinaface (RetinaFace MobileNet-0.25 from the wheel `make "
-                                   "install` downloads: 3x cheaper, but misses a few faces MTCNN finds, "
-                                   "benchmarks/results/second_detector.json) | none: a second detector of another "
-                                   "kind; the faces it finds that the search missed are anonymized too",
+                                   "install` downloads: the search 14 % faster, but it misses faces MTCNN "
+                                   "finds, benchmarks/results/second_detector.json) | none: a second detector of "
+                                   "another kind; the faces it finds that the search missed are anonymized too",
                                    choices=SECOND_DETECTORS,
                                    changes=("photos",))
     detect_every: int = setting(1, "videos: search every k-th frame for faces (1-10; 1 = every frame) and follow "
