@@ -54,7 +54,7 @@ from ganonlib.config import PreprocessConfig  # noqa: E402
 from ganonlib.data.border_faces import border_cases  # noqa: E402
 from ganonlib.data.sample import PHOTOS, load_photo  # noqa: E402
 from ganonlib.faces import search as search_module  # noqa: E402
-from ganonlib.faces.detect import MediaPipeDetector  # noqa: E402
+from ganonlib.faces.detect import FaceDetector, MediaPipeDetector  # noqa: E402
 from ganonlib.faces.finder import find_all_faces, make_second_detector, start_finder  # noqa: E402
 from ganonlib.faces.search import overlap_of_smaller  # noqa: E402
 from ganonlib.io import iter_images, read_image  # noqa: E402
@@ -127,7 +127,7 @@ def _combined(search: list[Box], second: list[Box]) -> list[Box]:
     return found
 
 
-def _upscaled(detector, image: np.ndarray) -> list:
+def _upscaled(detector: FaceDetector, image: np.ndarray) -> list[tuple[Box, float]]:
     """``detector`` on ``image`` at twice its size (none above UPSCALED_UP_TO px), its boxes and scores in ``image``'s
     pixels."""
     if max(image.shape[:2]) > UPSCALED_UP_TO:
@@ -163,8 +163,10 @@ def main() -> None:
     def searched(image: np.ndarray, edge: str = "") -> list[Box]:
         if not edge:
             return [f.detection.box for f in find_all_faces(finder.extractor, image)]
-        # the same search with the edge tiles run by one model (the tiles' detector is an argument of _edge_tiles)
-        one_model = partial(lambda _, *rest, model: edge_tiles(model, *rest), model=edge_models[edge])
+        def one_model(_: FaceDetector, *rest: object) -> list:
+            """The search's edge tiles, their detector swapped for one model."""
+            return edge_tiles(edge_models[edge], *rest)
+
         with mock.patch.object(search_module, "_edge_tiles", one_model):
             return [f.detection.box for f in find_all_faces(finder.extractor, image)]
 
