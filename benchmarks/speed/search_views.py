@@ -1,0 +1,110 @@
+"""What one view of the face search costs, and how much of it is the detector's networks: prints one JSON line.
+
+    python benchmarks/speed/search_views.py [--repeat 50] [--out FILE]
+
+The search (ganonlib/faces/search.py) runs mediapipe's face detection on many views of each photo: the photo, the
+photo mirrored out, tiles along each edge and, for large photos, native-resolution tiles; each view through both of
+mediapipe's models (short-range, 128 px input, and full-range, 192 px). Measured on one thread, on views of the
+bundled portrait at 128-1024 px:
+
+- ``mediapipe_ms``: one view through ``MediaPipeDetector`` as the search runs it (both models, merged), and each model
+  alone through mediapipe's graph;
+- ``network_ms``: each model's network alone, on LiteRT (the runtime ai-edge-litert ships, XNNPACK on one thread),
+  on one input of its size and per input of a batch of 8: what any runner of the same networks cannot go below;
+- ``views_per_photo``: the views the search runs on an upright photo of a few sizes (no turns), counted by wrapping
+  the detector;
+- ``graph_share``: the share of a view's time that is not the two networks (resizing, decoding, merging: what a
+  leaner runner of the same networks could save at most).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ganonlib.data.sample import load_photo
+from ganonlib.faces import search
+from ganonlib.faces.detect import Detection, MediaPipeDetector
+from ganonlib.provenance import report
+
+SIDES = (128, 256, 512, 1024)
+PHOTO_SHAPES = ((218, 178), (512, 512), (1080, 1920), (3000, 4000))
+
+
+def _ms(call, repeat: int) -> float:
+    """Median ms of ``call()`` over ``repeat`` runs after one untimed."""
+    call()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return round(1000 * float(np.median(times)), 2)
+
+
+def _network_ms(model: Path, repeat: int) -> dict[str, float]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(model), num_threads=1)
+    interpreter.allocate_tensors()
+    entry = interpreter.get_input_details()[0]
+    shape = list(entry["shape"])
+    x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+
+    def run(batch: np.ndarray) -> None:
+        interpreter.set_tensor(entry["index"], batch)
+        interpreter.invoke()
+
+    one = _ms(lambda: run(x), repeat)
+    interpreter.resize_tensor_input(entry["index"], [8, *shape[1:]])
+    interpreter.allocate_tensors()
+    batch = np.repeat(x, 8, axis=0)
+    return {"one": one, "per_input_of_8": round(_ms(lambda: run(batch), max(3, repeat // 8)) / 8, 2)}
+
+
+class _Counter:
+    """A detector that counts the views it is shown and finds nothing."""
+
+    name = "counter"
+
+    def __init__(self) -> None:
+        self.views = 0
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        self.views += 1
+        return []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--out", type=Path, help="also write the JSON line here")
+    args = parser.parse_args()
+    import mediapipe as mp
+
+    photo = load_photo("astronaut")
+    detectors = {"both": MediaPipeDetector(0.5, 0), "short_range": MediaPipeDetector(0.5, 0, (0,)),
+                 "full_range": MediaPipeDetector(0.5, 0, (1,))}
+    mediapipe_ms = {}
+    for side in SIDES:
+        view = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
+        mediapipe_ms[str(side)] = {name: _ms(lambda d=d: d.detect(view), args.repeat) for name, d in detectors.items()}
+    models = Path(mp.__file__).parent / "modules" / "face_detection"
+    network_ms = {"short_range": _network_ms(models / "face_detection_short_range.tflite", args.repeat),
+                  "full_range": _network_ms(models / "face_detection_full_range_sparse.tflite", args.repeat)}
+    views = {}
+    for height, width in PHOTO_SHAPES:
+        counter = _Counter()
+        search.find_faces(counter, np.zeros((height, width, 3), np.uint8))
+        views[f"{width}x{height}"] = counter.views
+    both = float(np.median([v["both"] for v in mediapipe_ms.values()]))
+    networks = network_ms["short_range"]["one"] + network_ms["full_range"]["one"]
+    report({"benchmark": "search_views", "mediapipe_ms": mediapipe_ms, "network_ms": network_ms,
+            "views_per_photo": views, "graph_share": round(1 - networks / both, 3)}, args.out)
+
+
+if __name__ == "__main__":
+    main()
