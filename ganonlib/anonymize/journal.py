@@ -81,9 +81,3 @@ class Journal:
     def blocks(self) -> dict[str, list[ManifestRow]]:
         """The last complete block of every source recorded so far."""
         return self.history().last
-
-    def replaced_outputs(self) -> tuple[set[str], set[str]]:
-        """(the outputs listed by blocks that a later block of the same source superseded, the outputs listed by the
-        last block of every source): a name in the first set only is a leftover of an earlier run."""
-        history = self.history()
-        return history.superseded_outputs, history.current_outputs

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import numpy as np
 from tqdm.auto import tqdm
 
