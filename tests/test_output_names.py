@@ -91,8 +91,9 @@ def test_a_rerun_over_an_older_output_folder_leaves_one_copy_of_each_photo(tmp_p
     finally:
         close_workers(an)
     assert again["files_reused"] == 1 and again["outputs_replaced"] == 0
-    stale, current = Journal(manifest).replaced_outputs()
-    assert current == {"photos/x.jpg"} and stale == {"photos/x.jpg.jpg"} | crops
+    history = Journal(manifest).history()
+    assert history.current_outputs == {"photos/x.jpg"}
+    assert history.superseded_outputs == {"photos/x.jpg.jpg"} | crops
 
 
 @pytest.mark.parametrize("flag", ["--paste-back"])
