@@ -216,7 +216,8 @@ class PreprocessConfig:
                               changes=("faces",))
     detector: str = setting("mediapipe", "mediapipe (offline default) | retinaface (the paper's; needs its weights) "
                             "| mtcnn", choices=DETECTOR_NAMES, changes=("faces", "photos"))
-    min_confidence: float = setting(0.5, "minimum detection score", check=_FRACTION, changes=("faces", "photos"))
+    min_confidence: float = setting(0.5, "minimum detection score (mediapipe: raises its two models' own floors, 0.5 "
+                                    "and 0.6, never lowers them)", check=_FRACTION, changes=("faces", "photos"))
     # the crop is (1 + 2 margin) times the face: beyond 2 it holds more photo than face
     margin: float = setting(0.0, "fraction of the face box added on each side (paper: 0)", check=_between(0.0, 2.0),
                             changes=("faces", "photos"))

@@ -15,7 +15,7 @@ import numpy as np
 from ganonlib.native_logs import filter_native_chatter
 from ganonlib.weights import deepface_weights_dir, require_weights
 
-__all__ = ["DETECTORS", "Detection", "FaceDetector", "make_detector"]
+__all__ = ["DETECTORS", "Detection", "FaceDetector", "MediaPipeGraphDetector", "make_detector"]
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,41 @@ def _merge(detections: list[Detection], iou: float = 0.3) -> list[Detection]:
 
 
 class MediaPipeDetector:
-    """mediapipe 0.10.21 ``solutions.face_detection``; its tflite models ship inside the wheel.
+    """mediapipe 0.10.21's face detection: the tflite networks that ship inside its wheel, run by
+    :mod:`ganonlib.faces.blazeface` (the graph's detections, without the graph's cost per call).
 
     Both bundled models run and their detections are merged: the short-range model (0) finds close-up faces that
     fill the frame (aligned crops, CK+, FACES), where the full-range model (1) misses most of them; model 1 finds the
-    small faces of group photos (WIDER) that model 0 misses.
+    small faces of group photos (WIDER) that model 0 misses. ``min_confidence`` only raises the models' own score
+    floors (0.5 and 0.6), which mediapipe's solution keeps whatever it is asked.
     """
 
     name = "mediapipe"
+
+    def __init__(self, min_confidence: float = 0.5, max_faces: int = 10, models: tuple[int, ...] = (0, 1)) -> None:
+        from ganonlib.faces.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
+
+        self._models = [BlazeFace((SHORT_RANGE, FULL_RANGE)[m], min_confidence) for m in models]
+        self.max_faces = max_faces
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        image = np.ascontiguousarray(image)
+        found = []
+        for model in self._models:
+            faces = model(image)
+            # keypoints: 0 right eye, 1 left eye (subject's), nose, mouth, ears
+            found += [Detection(box=tuple(map(float, box)), score=float(score), right_eye=tuple(map(float, points[0])),
+                                left_eye=tuple(map(float, points[1])))
+                      for box, score, points in zip(faces.boxes, faces.scores, faces.keypoints)]
+        return _top(_merge(found), self.max_faces)
+
+
+class MediaPipeGraphDetector:
+    """The same models through mediapipe's ``solutions.face_detection`` graph: the reference
+    :class:`MediaPipeDetector` is checked and timed against (tests/test_blazeface.py, benchmarks/speed/
+    search_views.py). Its ``min_confidence`` reaches neither model."""
+
+    name = "mediapipe-graph"
 
     def __init__(self, min_confidence: float = 0.5, max_faces: int = 10, models: tuple[int, ...] = (0, 1)) -> None:
         import mediapipe as mp
