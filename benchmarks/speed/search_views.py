@@ -7,14 +7,19 @@ photo mirrored out, tiles along each edge and, for large photos, native-resoluti
 mediapipe's models (short-range, 128 px input, and full-range, 192 px). Measured on one thread, on views of the
 bundled portrait at 128-1024 px:
 
-- ``mediapipe_ms``: one view through ``MediaPipeDetector`` as the search runs it (both models, merged), and each model
-  alone through mediapipe's graph;
+- ``mediapipe_ms``: one view through mediapipe's graph (``MediaPipeGraphDetector``, what the search ran until the
+  networks were run directly) with both models merged as the search runs them, and each model alone;
+- ``direct_ms``: the same views through ``MediaPipeDetector``, the networks run by ganonlib/faces/blazeface.py
+  (same detections, tests/test_blazeface.py);
+- ``search_ms``: the whole upright search (``find_faces``) of the portrait resized to a few photo sizes, with each
+  runner, in the same run;
 - ``network_ms``: each model's network alone, on LiteRT (the runtime ai-edge-litert ships, XNNPACK on one thread),
   on one input of its size and per input of a batch of 8: what any runner of the same networks cannot go below;
 - ``views_per_photo``: the views the search runs on an upright photo of a few sizes (no turns), counted by wrapping
   the detector;
-- ``graph_share``: the share of a view's time that is not the two networks (resizing, decoding, merging: what a
-  leaner runner of the same networks could save at most).
+- ``graph_share``: the share of a view's time through the graph that is not the two networks (resizing, decoding,
+  merging: what a leaner runner of the same networks could save at most), and ``direct_share``: the same for the
+  direct runner.
 """
 from __future__ import annotations
 
@@ -27,7 +32,8 @@ import numpy as np
 
 from ganonlib.data.sample import load_photo
 from ganonlib.faces import search
-from ganonlib.faces.detect import Detection, MediaPipeDetector
+from ganonlib.faces.blazeface import FULL_RANGE, SHORT_RANGE
+from ganonlib.faces.detect import Detection, MediaPipeDetector, MediaPipeGraphDetector
 from ganonlib.provenance import report
 
 SIDES = (128, 256, 512, 1024)
@@ -83,27 +89,36 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--out", type=Path, help="also write the JSON line here")
     args = parser.parse_args()
-    import mediapipe as mp
-
     photo = load_photo("astronaut")
-    detectors = {"both": MediaPipeDetector(0.5, 0), "short_range": MediaPipeDetector(0.5, 0, (0,)),
-                 "full_range": MediaPipeDetector(0.5, 0, (1,))}
-    mediapipe_ms = {}
+    graphs = {"both": MediaPipeGraphDetector(0.5, 0), "short_range": MediaPipeGraphDetector(0.5, 0, (0,)),
+              "full_range": MediaPipeGraphDetector(0.5, 0, (1,))}
+    directs = {"both": MediaPipeDetector(0.5, 0), "short_range": MediaPipeDetector(0.5, 0, (0,)),
+               "full_range": MediaPipeDetector(0.5, 0, (1,))}
+    mediapipe_ms, direct_ms = {}, {}
     for side in SIDES:
         view = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
-        mediapipe_ms[str(side)] = {name: _ms(lambda d=d: d.detect(view), args.repeat) for name, d in detectors.items()}
-    models = Path(mp.__file__).parent / "modules" / "face_detection"
-    network_ms = {"short_range": _network_ms(models / "face_detection_short_range.tflite", args.repeat),
-                  "full_range": _network_ms(models / "face_detection_full_range_sparse.tflite", args.repeat)}
+        mediapipe_ms[str(side)] = {name: _ms(lambda d=d: d.detect(view), args.repeat) for name, d in graphs.items()}
+        direct_ms[str(side)] = {name: _ms(lambda d=d: d.detect(view), args.repeat) for name, d in directs.items()}
+    search_ms = {}
+    for height, width in PHOTO_SHAPES:
+        resized = cv2.resize(photo, (width, height), interpolation=cv2.INTER_LINEAR)
+        search_ms[f"{width}x{height}"] = {
+            runner: _ms(lambda d=d: search.find_faces(d, resized), max(3, args.repeat // 10))
+            for runner, d in (("mediapipe", graphs["both"]), ("direct", directs["both"]))}
+    network_ms = {"short_range": _network_ms(SHORT_RANGE.path, args.repeat),
+                  "full_range": _network_ms(FULL_RANGE.path, args.repeat)}
     views = {}
     for height, width in PHOTO_SHAPES:
         counter = _Counter()
         search.find_faces(counter, np.zeros((height, width, 3), np.uint8))
         views[f"{width}x{height}"] = counter.views
-    both = float(np.median([v["both"] for v in mediapipe_ms.values()]))
     networks = network_ms["short_range"]["one"] + network_ms["full_range"]["one"]
-    report({"benchmark": "search_views", "mediapipe_ms": mediapipe_ms, "network_ms": network_ms,
-            "views_per_photo": views, "graph_share": round(1 - networks / both, 3)}, args.out)
+    share = lambda ms: round(1 - networks / float(np.median([v["both"] for v in ms.values()])), 3)  # noqa: E731
+    for timing in search_ms.values():
+        timing["ratio"] = round(timing["direct"] / timing["mediapipe"], 3)
+    report({"benchmark": "search_views", "mediapipe_ms": mediapipe_ms, "direct_ms": direct_ms, "network_ms": network_ms,
+            "search_ms": search_ms, "views_per_photo": views, "graph_share": share(mediapipe_ms),
+            "direct_share": share(direct_ms)}, args.out)
 
 
 if __name__ == "__main__":
