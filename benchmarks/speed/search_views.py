@@ -12,7 +12,7 @@ bundled portrait at 128-1024 px:
 - ``direct_ms``: the same views through ``MediaPipeDetector``, the networks run by ganonlib/faces/blazeface.py
   (same detections, tests/test_blazeface.py);
 - ``search_ms``: the whole upright search (``find_faces``) of the portrait resized to a few photo sizes, with each
-  runner, in the same run;
+  runner, in the same run (the runners take turns, run by run, as they do per view);
 - ``network_ms``: each model's network alone, on LiteRT (the runtime ai-edge-litert ships, XNNPACK on one thread),
   on one input of its size and per input of a batch of 8: what any runner of the same networks cannot go below;
 - ``views_per_photo``: the views the search runs on an upright photo of a few sizes (no turns), counted by wrapping
@@ -49,6 +49,20 @@ def _ms(call, repeat: int) -> float:
         call()
         times.append(time.perf_counter() - start)
     return round(1000 * float(np.median(times)), 2)
+
+
+def _paired_ms(calls: dict, repeat: int) -> dict[str, float]:
+    """Median ms of each call, the calls taking turns run by run: a machine whose speed drifts within minutes slows
+    them alike."""
+    for call in calls.values():
+        call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: round(1000 * float(np.median(t)), 2) for name, t in times.items()}
 
 
 def _network_ms(model: Path, repeat: int) -> dict[str, float]:
@@ -97,14 +111,17 @@ def main() -> None:
     mediapipe_ms, direct_ms = {}, {}
     for side in SIDES:
         view = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
-        mediapipe_ms[str(side)] = {name: _ms(lambda d=d: d.detect(view), args.repeat) for name, d in graphs.items()}
-        direct_ms[str(side)] = {name: _ms(lambda d=d: d.detect(view), args.repeat) for name, d in directs.items()}
+        timed = _paired_ms({(runner, name): lambda d=d: d.detect(view)
+                            for runner, detectors in (("graph", graphs), ("direct", directs))
+                            for name, d in detectors.items()}, args.repeat)
+        mediapipe_ms[str(side)] = {name: timed["graph", name] for name in graphs}
+        direct_ms[str(side)] = {name: timed["direct", name] for name in directs}
     search_ms = {}
     for height, width in PHOTO_SHAPES:
         resized = cv2.resize(photo, (width, height), interpolation=cv2.INTER_LINEAR)
-        search_ms[f"{width}x{height}"] = {
-            runner: _ms(lambda d=d: search.find_faces(d, resized), max(3, args.repeat // 10))
-            for runner, d in (("mediapipe", graphs["both"]), ("direct", directs["both"]))}
+        search_ms[f"{width}x{height}"] = _paired_ms(
+            {runner: lambda d=d: search.find_faces(d, resized)
+             for runner, d in (("mediapipe", graphs["both"]), ("direct", directs["both"]))}, max(3, args.repeat // 10))
     network_ms = {"short_range": _network_ms(SHORT_RANGE.path, args.repeat),
                   "full_range": _network_ms(FULL_RANGE.path, args.repeat)}
     views = {}
