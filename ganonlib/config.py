@@ -30,6 +30,7 @@ SECOND_DETECTORS = ("retinaface", "mtcnn", "none")
 SEGMENTATION_NAMES = ("selfie", "unet", "none")
 LANDMARK_STYLES = ("cross", "point")
 DEVICES = ("auto", "cpu", "cuda")
+SEARCH_DEVICES = ("cpu", "cuda")  # where the face search runs mediapipe's networks (ganonlib.faces.blazeface)
 PRECISIONS = ("auto", "fp32", "bf16")
 BACKENDS = ("torch", "onnx")  # what runs the generator at inference (ganonlib.models.onnx_generator for onnx)
 PHOTO_FORMATS = ("auto", "png", "jpeg")  # the anonymized photos: auto = each in its own format where the kit writes it
@@ -337,6 +338,10 @@ class AnonymizeConfig:
                                    "another kind; the faces it finds that the search missed are anonymized too",
                                    choices=SECOND_DETECTORS,
                                    changes=("photos",))
+    search_device: str = setting("cpu", "where the face search runs mediapipe's two networks: cpu (LiteRT, one view "
+                                 "at a time, in each worker) | cuda (the same networks in torch, each photo's views "
+                                 "in batches, in each worker; detector mediapipe only)", choices=SEARCH_DEVICES,
+                                 changes=("photos",))
     detect_every: int = setting(1, "videos: search every k-th frame for faces (1-10; 1 = every frame) and follow "
                                 "them by their mesh in between, where one detector pass over each frame looks for "
                                 "new faces", check=_between(1, MAX_DETECT_EVERY), changes=("videos",))
@@ -351,6 +356,8 @@ class AnonymizeConfig:
     def __post_init__(self) -> None:
         _validate(self)
         _check_device(self.device)
+        if self.search_device == "cuda":
+            _check_device(self.search_device, "search_device")
 
 
 @dataclass(frozen=True)
@@ -443,12 +450,13 @@ class ClassifierEvalConfig(ClassifierConfig):
         return ClassifierConfig(**{**own, **changes})
 
 
-def _check_device(device: str) -> None:
+def _check_device(device: str, name: str = "device") -> None:
     if device == "cuda":
         import torch  # here: reading params must not pay for torch
 
         if not torch.cuda.is_available():
-            raise ConfigError("device", "cuda asked for, but no CUDA GPU is visible (use auto or cpu)")
+            raise ConfigError(name, f"cuda asked for, but no CUDA GPU is visible (use {'auto or ' * (name == 'device')}"
+                                    "cpu)")
 
 
 @dataclass(frozen=True)

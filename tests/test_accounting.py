@@ -222,6 +222,8 @@ BAD_SETTINGS = [
     (["--blend", "alpha"], "--blend: choose one of feather, poisson"),
     (["--photo-format", "webp"], "--photo-format: choose one of auto, png, jpeg"),
     (["--device", "cuda"], "--device: cuda asked for, but no CUDA GPU is visible"),
+    (["--search-device", "cuda"], "--search-device: cuda asked for, but no CUDA GPU is visible (use cpu)"),
+    (["--search-device", "gpu"], "--search-device: choose one of cpu, cuda"),
     (["--batch-size", "-3"], "--batch-size: must be at least 1"),
     (["--batch-size", "0"], "--batch-size: must be at least 1"),
     (["--min-confidence", "1.5"], "--min-confidence: must lie in (0.0, 1.0]"),

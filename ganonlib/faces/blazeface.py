@@ -145,20 +145,29 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray, i
 
 
 class BlazeFace:
-    """One network on LiteRT (XNNPACK, one thread: the search runs one finder per core)."""
+    """One network: on LiteRT (XNNPACK, one thread: the search runs one finder per core) when ``device`` is None,
+    else on torch on that device (:mod:`ganonlib.faces.tflite_torch`), where :meth:`detect_many` runs the views as
+    one batch."""
 
-    def __init__(self, model: BlazeFaceModel, min_confidence: float = 0.0, threads: int = 1) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        filter_native_chatter()
+    def __init__(self, model: BlazeFaceModel, min_confidence: float = 0.0, threads: int = 1,
+                 device: str | None = None) -> None:
         self.model = model
         self.min_score = max(model.min_score, min_confidence)
-        self._interpreter = Interpreter(model_path=str(model.path), num_threads=threads)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        outputs = {tuple(o["shape"][1:]): o["index"] for o in self._interpreter.get_output_details()}
-        self._boxes = outputs[(len(self.anchors), 4 + 2 * _KEYPOINTS)]
-        self._scores = outputs[(len(self.anchors), 1)]
+        self.device = device
+        filter_native_chatter()
+        if device is None:
+            from ai_edge_litert.interpreter import Interpreter
+
+            self._interpreter = Interpreter(model_path=str(model.path), num_threads=threads)
+            self._interpreter.allocate_tensors()
+            self._input = self._interpreter.get_input_details()[0]["index"]
+            outputs = {tuple(o["shape"][1:]): o["index"] for o in self._interpreter.get_output_details()}
+            self._boxes = outputs[(len(self.anchors), 4 + 2 * _KEYPOINTS)]
+            self._scores = outputs[(len(self.anchors), 1)]
+        else:
+            from ganonlib.faces.tflite_torch import TFLiteNetwork
+
+            self._network = TFLiteNetwork(model.path).to(device).eval()
 
     @cached_property
     def anchors(self) -> np.ndarray:
@@ -166,10 +175,33 @@ class BlazeFace:
 
     def __call__(self, image: np.ndarray) -> Faces:
         """(H, W, 3) uint8 RGB -> its faces in pixels."""
-        self._interpreter.set_tensor(self._input, letterbox(image, self.model.size)[None])
-        self._interpreter.invoke()
-        raw_boxes = self._interpreter.get_tensor(self._boxes)[0]
-        raw_scores = self._interpreter.get_tensor(self._scores)[0, :, 0]
+        return self.detect_many([image])[0]
+
+    def detect_many(self, images: list[np.ndarray]) -> list[Faces]:
+        """The faces of each image, the images run as one batch on a torch device."""
+        tensors = np.stack([letterbox(image, self.model.size) for image in images])
+        return [self._faces(image, boxes, scores) for image, (boxes, scores) in zip(images, self._raw(tensors))]
+
+    def _raw(self, tensors: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each input's raw boxes (N, 16) and scores (N,)."""
+        if self.device is None:
+            raw = []
+            for tensor in tensors:  # one at a time: a batch is no cheaper per input on LiteRT
+                self._interpreter.set_tensor(self._input, tensor[None])
+                self._interpreter.invoke()
+                raw.append((self._interpreter.get_tensor(self._boxes)[0],
+                            self._interpreter.get_tensor(self._scores)[0, :, 0]))
+            return raw
+        import torch
+
+        # full float32 convolutions (cuDNN would take TF32 on Ampere and later): the same detections as LiteRT
+        with torch.inference_mode(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+            outputs = self._network(torch.from_numpy(tensors).to(self.device))
+            boxes, scores = sorted(outputs, key=lambda o: o.shape[-1], reverse=True)
+            boxes, scores = boxes.float().cpu().numpy(), scores[..., 0].float().cpu().numpy()
+        return list(zip(boxes, scores))
+
+    def _faces(self, image: np.ndarray, raw_boxes: np.ndarray, raw_scores: np.ndarray) -> Faces:
         boxes, scores, keypoints = weighted_nms(*_decode(raw_boxes, raw_scores, self.anchors, self.model.size,
                                                          self.min_score))
         height, width = image.shape[:2]

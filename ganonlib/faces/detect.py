@@ -73,22 +73,27 @@ class MediaPipeDetector:
 
     name = "mediapipe"
 
-    def __init__(self, min_confidence: float = 0.5, max_faces: int = 10, models: tuple[int, ...] = (0, 1)) -> None:
+    def __init__(self, min_confidence: float = 0.5, max_faces: int = 10, models: tuple[int, ...] = (0, 1),
+                 device: str | None = None) -> None:
         from ganonlib.faces.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
 
-        self._models = [BlazeFace((SHORT_RANGE, FULL_RANGE)[m], min_confidence) for m in models]
+        self._models = [BlazeFace((SHORT_RANGE, FULL_RANGE)[m], min_confidence, device=device) for m in models]
         self.max_faces = max_faces
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        image = np.ascontiguousarray(image)
-        found = []
+        return self.detect_many([image])[0]
+
+    def detect_many(self, images: list[np.ndarray]) -> list[list[Detection]]:
+        """:meth:`detect` of each image; on a torch device (``device``) each model sees them as one batch."""
+        images = [np.ascontiguousarray(image) for image in images]
+        found: list[list[Detection]] = [[] for _ in images]
         for model in self._models:
-            faces = model(image)
-            # keypoints: 0 right eye, 1 left eye (subject's), nose, mouth, ears
-            found += [Detection(box=tuple(map(float, box)), score=float(score), right_eye=tuple(map(float, points[0])),
-                                left_eye=tuple(map(float, points[1])))
-                      for box, score, points in zip(faces.boxes, faces.scores, faces.keypoints)]
-        return _top(_merge(found), self.max_faces)
+            for per_image, faces in zip(found, model.detect_many(images)):
+                # keypoints: 0 right eye, 1 left eye (subject's), nose, mouth, ears
+                per_image += [Detection(box=tuple(map(float, box)), score=float(score),
+                                        right_eye=tuple(map(float, points[0])), left_eye=tuple(map(float, points[1])))
+                              for box, score, points in zip(faces.boxes, faces.scores, faces.keypoints)]
+        return [_top(_merge(per_image), self.max_faces) for per_image in found]
 
 
 class MediaPipeGraphDetector:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ganonlib.config import PreprocessConfig
-from ganonlib.faces.detect import FaceDetector, make_detector
+from ganonlib.faces.detect import FaceDetector, MediaPipeDetector, make_detector
 from ganonlib.faces.extract import ExtractedFace, FaceExtractor, mesh_matches
 from ganonlib.faces.search import find_faces, overlap_of_smaller
 
@@ -46,18 +46,22 @@ def make_second_detector(name: str) -> FaceDetector | None:
     return make_detector(name, 0.9, 0)
 
 
-def start_finder(cfg: PreprocessConfig, second_detector: str = "mtcnn") -> FaceFinder:
-    """The models, once per process (every face is searched for, so no cap at detection)."""
-    return FaceFinder(FaceExtractor(replace(cfg, max_faces=0)), make_second_detector(second_detector))
+def start_finder(cfg: PreprocessConfig, second_detector: str = "mtcnn", search_device: str = "cpu") -> FaceFinder:
+    """The models, once per process (every face is searched for, so no cap at detection); ``search_device`` other
+    than cpu runs mediapipe's networks there in torch (the detector must be mediapipe)."""
+    extractor = FaceExtractor(replace(cfg, max_faces=0))
+    if search_device != "cpu":
+        extractor.detector = MediaPipeDetector(cfg.min_confidence, 0, device=search_device)
+    return FaceFinder(extractor, make_second_detector(second_detector))
 
 
-def start_finder_worker(cfg: PreprocessConfig, second_detector: str) -> FaceFinder:
+def start_finder_worker(cfg: PreprocessConfig, second_detector: str, search_device: str = "cpu") -> FaceFinder:
     """Worker initializer: one torch thread for the second detector, so the generator beside it has the other
     cores."""
     import torch
 
     torch.set_num_threads(1)
-    return start_finder(cfg, second_detector)
+    return start_finder(cfg, second_detector, search_device)
 
 
 def find_all_faces(extractor: FaceExtractor, image: np.ndarray, border: bool = True) -> list[ExtractedFace]:

@@ -10,7 +10,8 @@ detection is mapped back to the photo and duplicates are merged.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -35,6 +36,10 @@ EXTRA_CONFIDENCE = 0.8
 # detections pass at this score: 0.8 found fewer cut faces, 0.6 about as many false faces again as real ones gained.
 BORDER_CONFIDENCE = 0.7
 _EDGE_TILE_SHARE, _EDGE_TILE_MIN, _EDGE_TILE_MAX = 1 / 3, 128, 384
+# A detector that takes many views at once (mediapipe's on a GPU) gets them in batches this large: enough views to
+# fill a GPU with the two small networks, few enough pixels (the native tiles of a 12 MP photo reach 2400 px) that
+# a worker's memory stays small.
+BATCH_VIEWS, BATCH_PIXELS = 64, 24_000_000
 
 
 def _box_area(box: tuple[float, ...]) -> float:
@@ -81,8 +86,17 @@ def _rotation(k: int, shape: tuple[int, int]) -> tuple[int, np.ndarray]:
     return k % 4, np.array(back, dtype=np.float64)
 
 
-def _edge_tiles(detector: FaceDetector, image: np.ndarray, back: np.ndarray, shape: tuple[int, int]
-                ) -> list[Detection]:
+@dataclass(frozen=True)
+class _View:
+    """A view the detector is shown: its pixels, the 3 x 3 matrix back to the photo and the score its detections must
+    reach."""
+
+    image: np.ndarray
+    to_photo: np.ndarray
+    min_score: float = 0.0
+
+
+def _edge_tiles(image: np.ndarray, back: np.ndarray) -> Iterator[_View]:
     """Overlapping square tiles along the four edges, each mirrored out beyond the border it touches."""
     height, width = image.shape[:2]
     tile = int(min(max(min(height, width) * _EDGE_TILE_SHARE, _EDGE_TILE_MIN), _EDGE_TILE_MAX, height, width))
@@ -90,24 +104,20 @@ def _edge_tiles(detector: FaceDetector, image: np.ndarray, back: np.ndarray, sha
     starts = lambda n: sorted({*range(0, n - tile + 1, stride), n - tile})  # noqa: E731
     corners = {(x, y) for x in starts(width) for y in (0, height - tile)}
     corners |= {(x, y) for y in starts(height) for x in (0, width - tile)}
-    found: list[Detection] = []
     for x0, y0 in sorted(corners):
         top, left = pad * (y0 == 0), pad * (x0 == 0)
         view = cv2.copyMakeBorder(np.ascontiguousarray(image[y0:y0 + tile, x0:x0 + tile]), top,
                                   pad * (y0 + tile == height), left, pad * (x0 + tile == width), cv2.BORDER_REFLECT)
         offset = np.array([[1.0, 0.0, x0 - left], [0.0, 1.0, y0 - top], [0.0, 0.0, 1.0]])
-        found += [_moved(d, back @ offset, shape) for d in detector.detect(view) if d.score >= BORDER_CONFIDENCE]
-    return found
+        yield _View(view, back @ offset, BORDER_CONFIDENCE)
 
 
-def _passes(detector: FaceDetector, image: np.ndarray, back: np.ndarray, shape: tuple[int, int],
-            turned: bool, border: bool = True) -> list[Detection]:
+def _views(image: np.ndarray, back: np.ndarray, turned: bool, border: bool = True) -> Iterator[_View]:
     """Whole image as it is and padded, tiles along its edges (``border``), then tiles at native resolution for a
     large image; ``back`` maps ``image`` to the photo.
     Detections of the tiles and of a ``turned`` image must score :data:`EXTRA_CONFIDENCE` (the edge tiles
     :data:`BORDER_CONFIDENCE`)."""
     height, width = image.shape[:2]
-    found: list[Detection] = []
     pad = int(round(_PAD * max(height, width)))
     # OpenCV aborts the process on a side over MAX_SIDE: a panorama is shrunk for its padded view (the detector
     # shrinks every view to its input size anyway; the tiles below keep the native resolution)
@@ -115,14 +125,13 @@ def _passes(detector: FaceDetector, image: np.ndarray, back: np.ndarray, shape: 
     view = image if scale == 1.0 else cv2.resize(image, (max(1, int(width * scale)), max(1, int(height * scale))),
                                                    interpolation=cv2.INTER_AREA)
     pad = int(pad * scale)
+    whole = EXTRA_CONFIDENCE if turned else 0.0
+    yield _View(image, back, whole)
     # mirrored at the border, the visible half of a cut face becomes a whole face to the detector
-    padded = cv2.copyMakeBorder(view, pad, pad, pad, pad, cv2.BORDER_REFLECT)
     shift = np.array([[1.0 / scale, 0.0, -pad / scale], [0.0, 1.0 / scale, -pad / scale], [0.0, 0.0, 1.0]])
-    for view, to_view in ((image, np.eye(3)), (padded, shift)):
-        found += [_moved(d, back @ to_view, shape) for d in detector.detect(view)
-                  if not turned or d.score >= EXTRA_CONFIDENCE]
+    yield _View(cv2.copyMakeBorder(view, pad, pad, pad, pad, cv2.BORDER_REFLECT), back @ shift, whole)
     if border:
-        found += _edge_tiles(detector, image, back, shape)
+        yield from _edge_tiles(image, back)
     tile = _TILE
     while 2 * tile <= max(height, width):  # a tile under half the photo zooms in enough to find what it missed
         stride = max(1, int(tile * 2 / 3))
@@ -130,10 +139,34 @@ def _passes(detector: FaceDetector, image: np.ndarray, back: np.ndarray, shape: 
             for x in range(0, max(width - tile, 0) + stride, stride):
                 y0, x0 = min(y, max(height - tile, 0)), min(x, max(width - tile, 0))
                 offset = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
-                part = np.ascontiguousarray(image[y0:y0 + tile, x0:x0 + tile])
-                found += [_moved(d, back @ offset, shape) for d in detector.detect(part)
-                          if d.score >= EXTRA_CONFIDENCE]
+                yield _View(np.ascontiguousarray(image[y0:y0 + tile, x0:x0 + tile]), back @ offset,
+                            EXTRA_CONFIDENCE)
         tile = int(tile * _TILE_GROWTH)
+
+
+def _batches(views: Iterable[_View]) -> Iterator[list[_View]]:
+    """The views in order, in batches of at most :data:`BATCH_VIEWS` views and :data:`BATCH_PIXELS` pixels."""
+    batch: list[_View] = []
+    pixels = 0
+    for view in views:
+        if batch and (len(batch) == BATCH_VIEWS or pixels + view.image[..., 0].size > BATCH_PIXELS):
+            yield batch
+            batch, pixels = [], 0
+        batch.append(view)
+        pixels += view.image[..., 0].size
+    if batch:
+        yield batch
+
+
+def _detect(detector: FaceDetector, views: Iterable[_View], shape: tuple[int, int]) -> list[Detection]:
+    """Every view's detections that reach its score, in the photo's coordinates; a detector with ``detect_many``
+    (mediapipe's on a torch device) gets the views in batches."""
+    detect_many = getattr(detector, "detect_many", None)
+    found = []
+    for batch in _batches(views):
+        images = [view.image for view in batch]
+        for view, detections in zip(batch, detect_many(images) if detect_many else map(detector.detect, images)):
+            found += [_moved(d, view.to_photo, shape) for d in detections if d.score >= view.min_score]
     return [d for d in found if d is not None]
 
 
@@ -143,12 +176,14 @@ def find_faces(detector: FaceDetector, image: np.ndarray, turns: tuple[int, ...]
     by each of ``turns`` x 90 degrees counter-clockwise (sideways and upside-down faces, with their eyes placed
     right); ``border``: also on tiles along the edges of the upright image (faces cut by the border)."""
     shape = image.shape[:2]
-    found = []
-    for k in turns:
-        k, back = _rotation(k, shape)
-        found += _passes(detector, np.ascontiguousarray(np.rot90(image, k)), np.vstack([back, [0, 0, 1]]), shape,
-                         turned=k != 0, border=border and k == 0)
-    return merge_detections(found)
+
+    def views() -> Iterator[_View]:
+        for k in turns:
+            k, back = _rotation(k, shape)
+            yield from _views(np.ascontiguousarray(np.rot90(image, k)), np.vstack([back, [0, 0, 1]]), turned=k != 0,
+                              border=border and k == 0)
+
+    return merge_detections(_detect(detector, views(), shape))
 
 
 def size_histogram(heights: list[float]) -> dict[str, int]:
