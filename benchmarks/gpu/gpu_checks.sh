@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU checks, in one go on a CUDA machine with PyTorch, sized to end within DEADLINE_S (default 540 s):
 # 1. training throughput at 512², batch 32 (PyTorch alone: ganonlib need not be installed);
-# 2. anonymizing end to end over 2,000 photos (the sample's, replicated) with one extraction worker per core, against
-#    the serial path on the first 200 and each step alone. It needs mediapipe and facenet-pytorch: where the kit's
+# 2. anonymizing end to end over 2,000 photos (the sample's, replicated) with one extraction worker per core and the
+#    search's networks on the GPU (SEARCH_DEVICE=cpu: on the CPU), against the same with them on the CPU, the serial
+#    path on the first 200 and each step alone. It needs mediapipe and facenet-pytorch: where the kit's
 #    environment is not installed, fetch their wheels first with `bash benchmarks/gpu/gpu_wheels.sh` (where pip reaches a
 #    registry) and copy .whl/ along; they are installed into /tmp/site here;
 # 3. the training phase of the real-data check, when its faces were prepared beforehand
@@ -19,6 +20,7 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
 DEADLINE=${DEADLINE_S:-540}
 DEVICE=${DEVICE:-cuda}  # DEVICE=cpu for a dry run of the script on a machine without a GPU
+SEARCH_DEVICE=${SEARCH_DEVICE:-$DEVICE}
 limit() {  # the seconds part may run: its own limit $1, or what is left before the deadline
     local left=$(( DEADLINE - SECONDS ))
     echo $(( $1 < left ? $1 : left ))
@@ -38,6 +40,7 @@ if $PY -c "import mediapipe, facenet_pytorch, ganonlib" 2>/dev/null; then
     t=$(limit "${ANONYMIZE_S:-240}")
     if [ "$t" -ge 60 ]; then
         timeout "$t" $PY benchmarks/speed/anonymize.py --device "$DEVICE" --photos "${ANON_PHOTOS:-2000}" --baseline-photos 200 \
+            --search-device "$SEARCH_DEVICE" \
             --batch 32 --repeat 1 --skip "pipeline_onnx,$(seq -s, -f 'pipeline_w%g' 1 $(( $(nproc) - 1 )))" 2>&1 \
             | tail -n 1 | tee "$OUT/anonymize.json"
     else

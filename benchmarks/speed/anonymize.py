@@ -2,6 +2,7 @@
 
     python benchmarks/speed/anonymize.py [--photos 24] [--device cpu|cuda] [--weights models/gan/generator.pt]
                                    [--baseline-photos N] [--second-detector mtcnn|retinaface|none]
+                                   [--search-device cpu|cuda]
 
 Photos are the bundled sample's (one face each, replicated as augmented variants up to --photos: 240 distinct ones,
 then the same again under other names) unless --source names a folder. ``--baseline-photos`` runs the serial path
@@ -19,7 +20,9 @@ Measured in the same run, each on a fresh output folder after an untimed warm-up
 - ``pipeline_onnx``: the default pipeline with onnxruntime running the generator instead of torch;
 - ``pipeline_fp32``: the default pipeline with plain fp32 instead of the default precision (bf16 where native);
 - ``pipeline_compile`` (with ``--compile``): the default pipeline with the generator through torch.compile (compiled
-  in the untimed warm-up; ``compile_s``: how long that warm-up took).
+  in the untimed warm-up; ``compile_s``: how long that warm-up took);
+- ``pipeline_search_cpu`` (with ``--search-device cuda``): the default pipeline with the search's networks on the CPU
+  (LiteRT) instead, the baseline of the search on the GPU.
 The generator's process keeps the memory its tensors free (``ganonlib.devices.keep_freed_memory``, recorded as
 ``kept_freed_memory``); ``--glibc-malloc`` measures without, in a run of its own (the setting cannot be undone).
 Then where the time goes, each step alone in this process on the same photos: extraction (also without the
@@ -93,7 +96,7 @@ def _run(an: Anonymizer, photos: list[Path], out: Path, serial: bool = False, re
 
 
 def _extract_all(an: Anonymizer, photos: list[Path], second_detector: str) -> tuple[list, float]:
-    finder = start_finder(an.preprocess, second_detector)
+    finder = start_finder(an.preprocess, second_detector, an.cfg.search_device)
     start = time.perf_counter()
     extracted = [extract_photo(finder, (str(p), str(p), p.name, file_sha256(p))) for p in photos]
     return extracted, time.perf_counter() - start
@@ -222,6 +225,8 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="also measure the default with torch.compile")
     parser.add_argument("--second-detector", default="mtcnn", choices=("mtcnn", "retinaface", "none"),
                         help="the cross-check measured (the steps also time the search with MTCNN, in the same run)")
+    parser.add_argument("--search-device", default="cpu", choices=("cpu", "cuda"),
+                        help="where the search runs mediapipe's networks (cuda: also the pipeline with them on the CPU)")
     parser.add_argument("--glibc-malloc", action="store_true",
                         help="leave glibc's memory thresholds as they are (the baseline of keep_freed_memory)")
     args = parser.parse_args()
@@ -240,8 +245,9 @@ def main() -> None:
             photos = sorted(iter_images(args.source))[: args.photos]
         baseline = photos[: args.baseline_photos or len(photos)]
         base = AnonymizeConfig(weights=str(weights), device=args.device, batch_size=args.batch, crops=True,
-                               second_detector=args.second_detector)
+                               second_detector=args.second_detector, search_device=args.search_device)
         result: dict = {"benchmark": "anonymize", "photos": len(photos), "device": args.device, "cpus": cores,
+                        "search_device": args.search_device,
                         "machine": platform.processor() or platform.machine(), "batch": args.batch,
                         # how PyTorch's OpenMP threads wait (the kit sets passive; GOMP_SPINCOUNT=300000 restores
                         # libgomp's default spinning, for comparison)
@@ -257,6 +263,8 @@ def main() -> None:
                  ("pipeline_fp32", replace(base, precision="fp32"), False)]
         if args.compile:
             runs.append(("pipeline_compile", replace(base, compile=True), False))
+        if args.search_device != "cpu":
+            runs.append(("pipeline_search_cpu", replace(base, search_device="cpu"), False))
         default = f"pipeline_w{cores}"
         for name, cfg, serial in runs:
             if name in skip:
