@@ -209,6 +209,32 @@ def test_dvc_lock_holds_only_the_stages_of_dvc_yaml(stages):
         assert not any(o["path"].startswith("reports/notebooks") for o in entry.get("outs", [])), name
 
 
+def test_dvc_lock_records_todays_code_and_params():
+    """A stage's code, notebook or params changed without ``make repro`` leave dvc.lock behind: ``dvc status`` calls
+    the results stale, and the committed metrics pass for today's code's. Every tracked file a stage depends on must
+    hash to what the lock records, and every param it records must be params.yaml's value."""
+    import hashlib
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    tracked_files = set(tracked.stdout.splitlines())
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    stale = []
+    for name, entry in yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"].items():
+        for dep in entry.get("deps", []):
+            if dep["path"] in tracked_files and "md5" in dep:
+                if hashlib.md5((ROOT / dep["path"]).read_bytes()).hexdigest() != dep["md5"]:
+                    stale.append(f"{name}: {dep['path']}")
+        for key, value in entry.get("params", {}).get("params.yaml", {}).items():
+            current = params
+            for part in key.split("."):
+                current = current.get(part) if isinstance(current, dict) else None
+            if current != value:
+                stale.append(f"{name}: params.yaml {key}")
+    assert not stale, f"dvc.lock is behind (run make repro and commit dvc.lock): {stale}"
+
+
 def test_every_stage_param_is_in_params_yaml():
     """DVC refuses to run a stage whose params are missing; catch it here rather than mid-pipeline."""
     from dvc.dependency.param import ParamsDependency
