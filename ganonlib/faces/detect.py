@@ -68,7 +68,8 @@ class MediaPipeDetector:
     Both bundled models run and their detections are merged: the short-range model (0) finds close-up faces that
     fill the frame (aligned crops, CK+, FACES), where the full-range model (1) misses most of them; model 1 finds the
     small faces of group photos (WIDER) that model 0 misses. ``min_confidence`` only raises the models' own score
-    floors (0.5 and 0.6), which mediapipe's solution keeps whatever it is asked.
+    floors (0.5 and 0.6), which mediapipe's solution keeps whatever it is asked. ``device`` None runs the networks on
+    LiteRT; a torch device (``"cuda"``) runs them there, and :meth:`detect_many` as one batch.
     """
 
     name = "mediapipe"

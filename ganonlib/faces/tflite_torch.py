@@ -65,7 +65,7 @@ def _read_ops(path: Path) -> tuple[list[_Op], list[int], list[int], dict[int, tu
     return ops, [int(t) for t in graph.InputsAsNumpy()], [int(t) for t in graph.OutputsAsNumpy()], shapes
 
 
-def _constants(path: Path, ops: list[_Op], needed: set[int]) -> dict[int, np.ndarray]:
+def _constants(path: Path, needed: set[int]) -> dict[int, np.ndarray]:
     """The values of the constant tensors ``needed``, as LiteRT holds them after one run (dense, float32)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
@@ -97,7 +97,7 @@ class TFLiteNetwork(nn.Module):
         produced = {t for op in ops if op.name not in _CONSTANT_OPS for t in op.outputs} | set(self._inputs)
         needed = {t for op in ops if op.name not in _CONSTANT_OPS for t in op.inputs if t not in produced and t >= 0}
         self._ops = [op for op in ops if op.name not in _CONSTANT_OPS]
-        values = _constants(path, ops, needed)
+        values = _constants(path, needed)
         self._constants = {}
         for index, value in values.items():
             name = f"t{index}"
