@@ -22,8 +22,8 @@ from ganonlib.config import (CHANGES, AnonymizeParams, ClassifierEvalConfig, Gan
                              PreprocessConfig, SampleConfig, changing)
 from ganonlib.io import atomic_write_text
 
-__all__ = ["STAGE_PARAMS", "derived_dvc_yaml", "module_file", "notebook_imports", "notebook_modules",
-           "parameters_page", "runs_code", "source_imports", "stage_params"]
+__all__ = ["STAGE_PARAMS", "derived_dvc_yaml", "module_file", "modules_run_by", "notebook_imports",
+           "notebook_modules", "parameters_page", "runs_code", "source_imports", "stage_params"]
 
 PACKAGE = "ganonlib"
 
@@ -91,8 +91,14 @@ def notebook_imports(notebook: str | Path, root: str | Path = ".") -> set[str]:
 def notebook_modules(notebook: str | Path, root: str | Path = ".") -> list[str]:
     """Every ganonlib file the notebook may run, as sorted paths relative to ``root``; each imported module's parent
     packages (their ``__init__.py``) included, since Python runs them first, unless they hold only a docstring."""
+    return modules_run_by(notebook_imports(notebook, root), root)
+
+
+def modules_run_by(modules: set[str], root: str | Path = ".") -> list[str]:
+    """Every ganonlib file that importing ``modules`` may run (the same closure as :func:`notebook_modules`), as
+    sorted paths relative to ``root``."""
     root = Path(root)
-    todo, seen = list(notebook_imports(notebook, root)), set()
+    todo, seen = list(modules), set()
     while todo:
         name = todo.pop()
         parts = name.split(".")

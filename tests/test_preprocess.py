@@ -89,6 +89,29 @@ def test_rerun_reuses_and_follows_changes(tmp_path, small_cfg, astronaut):
     assert changed["reused"] == 0  # other settings, other outputs
 
 
+def test_a_rerun_after_a_change_to_the_code_redoes_every_photo(tmp_path, small_cfg, astronaut, monkeypatch):
+    """The output folder is a persist output of DVC: faces of older code must not pass for today's."""
+    import ganonlib.data.preprocess as preprocess
+
+    Image.fromarray(astronaut).save(tmp_path / "a.png")
+    dataset = load_dataset(DatasetConfig("p", "folder", str(tmp_path / "a.png")))
+    assert preprocess_dataset(dataset, tmp_path / "out", small_cfg, progress=False)["reused"] == 0
+    assert preprocess_dataset(dataset, tmp_path / "out", small_cfg, progress=False)["reused"] == 1
+    monkeypatch.setattr(preprocess, "code_fingerprint", lambda: "other code")
+    assert preprocess_dataset(dataset, tmp_path / "out", small_cfg, progress=False)["reused"] == 0
+
+
+def test_the_code_fingerprint_follows_every_module_a_photo_runs():
+    from pathlib import Path
+
+    from ganonlib.pipeline_deps import modules_run_by
+
+    root = Path(__file__).resolve().parents[1]
+    files = modules_run_by({"ganonlib.data.preprocess"}, root)
+    assert {"ganonlib/faces/blazeface.py", "ganonlib/faces/detect.py", "ganonlib/faces/align.py",
+            "ganonlib/faces/landmarks.py", "ganonlib/faces/segment.py", "ganonlib/data/preprocess.py"} <= set(files)
+
+
 def test_face_without_mesh_is_recorded_and_never_written(tmp_path, small_cfg, astronaut, monkeypatch):
     monkeypatch.setattr(FaceMesher, "__call__", lambda self, image: None)
     Image.fromarray(astronaut).save(tmp_path / "a.png")

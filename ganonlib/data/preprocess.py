@@ -9,13 +9,15 @@ Layout of ``out_dir``::
     index.csv                          the usable pairs with split, subject and labels
     summary.json                       counts and success rates
 
-A rerun reuses every result whose source hash and settings fingerprint are unchanged and whose outputs exist, and
-deletes the outputs of its previous run (as its manifest lists them) that no current source produces; no other file
+A rerun reuses every result whose source hash, settings and code (:func:`fingerprint`) are unchanged and whose
+outputs exist, and deletes the outputs of its previous run (as its manifest lists them) that no current source produces; no other file
 is ever removed, and an output folder that holds an input is refused.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -30,7 +32,8 @@ from ganonlib.faces.extract import FaceExtractor
 from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, atomic_write_npy,
                          atomic_write_text, file_sha256, frame_csv, read_image, read_manifest, reusable, write_manifest)
 
-__all__ = ["OUTPUT_KINDS", "outcome_counts", "preprocess_dataset", "process_record"]
+__all__ = ["OUTPUT_KINDS", "code_fingerprint", "fingerprint", "outcome_counts", "preprocess_dataset",
+           "process_record"]
 
 OUTPUT_KINDS = {"images": ".png", "landmarks": ".png", "points": ".npy"}
 _EXTRACTORS: dict[str, FaceExtractor] = {}
@@ -44,13 +47,41 @@ def _extractor(cfg: PreprocessConfig) -> FaceExtractor:
     return _EXTRACTORS[key]
 
 
+@cache
+def code_fingerprint() -> str:
+    """sha256 of what computes a photo's outputs besides its settings: every ganonlib file this module may run (the
+    closure DVC's stage lists) and the packages whose models and image code it runs. The stage's folder is a
+    ``persist`` output of DVC, so without it a rerun after a change to that code would keep the older code's faces
+    and ``dvc repro`` would record them as today's."""
+    import importlib.metadata
+
+    from ganonlib.pipeline_deps import modules_run_by
+
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for name in modules_run_by({__name__}, root):
+        digest.update(f"{name}:{file_sha256(root / name)}\n".encode())
+    for package in ("mediapipe", "ai-edge-litert", "opencv-contrib-python-headless", "numpy"):
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{package}=={version}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def fingerprint(cfg: PreprocessConfig) -> str:
+    """What a manifest row records and a rerun compares: the settings' fingerprint and :func:`code_fingerprint`."""
+    return hashlib.sha256(f"{cfg.fingerprint()}:{code_fingerprint()}".encode()).hexdigest()[:16]
+
+
 def _outputs(split: str, name: str) -> dict[str, str]:
     return {kind: f"{kind}/{split}/{name}{suffix}" for kind, suffix in OUTPUT_KINDS.items()}
 
 
 def process_record(record: Record, out_dir: Path, cfg: PreprocessConfig, sha256: str) -> list[ManifestRow]:
     """Extract every face of one file and write its outputs; never raises for a bad file (the rows say why)."""
-    base = dict(source=str(record.path), split=record.split, sha256=sha256, fingerprint=cfg.fingerprint())
+    base = dict(source=str(record.path), split=record.split, sha256=sha256, fingerprint=fingerprint(cfg))
     try:
         image = read_image(record.path, cfg.max_pixels, cfg.min_side)
         faces = _extractor(cfg)(image)
@@ -142,13 +173,13 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
     for row in read_manifest(out_dir / "manifest.csv"):
         previous[row.source].append(row)
 
-    fingerprint = cfg.fingerprint()
+    current = fingerprint(cfg)
     kept: list[ManifestRow] = []
     todo: list[tuple[Record, str]] = []
     for rec in records:
         sha = file_sha256(rec.path) if rec.path.is_file() else ""
         old = previous.get(str(rec.path), [])
-        if reusable(old, sha, fingerprint, out_dir) and all(r.split == rec.split for r in old):
+        if reusable(old, sha, current, out_dir) and all(r.split == rec.split for r in old):
             kept.extend(old)
         else:
             todo.append((rec, sha))
