@@ -11,21 +11,19 @@ lists every setting with what it changes. After changing an import or a setting,
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import re
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Callable
 
+from ganonlib.code_files import PACKAGE, module_file, modules_run_by, runs_code, source_imports
 from ganonlib.config import (CHANGES, AnonymizeParams, ClassifierEvalConfig, GanTrainConfig, IdentityEvalConfig,
                              PreprocessConfig, SampleConfig, changing)
 from ganonlib.io import atomic_write_text
 
 __all__ = ["STAGE_PARAMS", "derived_dvc_yaml", "module_file", "modules_run_by", "notebook_imports",
            "notebook_modules", "parameters_page", "runs_code", "source_imports", "stage_params"]
-
-PACKAGE = "ganonlib"
 
 # The stages whose params list is derived: (params.yaml section, its config class, what of it the stage's outputs
 # depend on). The other stages list whole sections.
@@ -42,34 +40,6 @@ SECTIONS: list[tuple[str, type]] = [("sample", SampleConfig), ("preprocess", Pre
                                     ("eval_emotion", ClassifierEvalConfig), ("eval_attributes", ClassifierEvalConfig)]
 
 
-def module_file(name: str, root: Path) -> Path | None:
-    """``ganonlib.a.b`` -> ``ganonlib/a/b.py`` or ``ganonlib/a/b/__init__.py`` under ``root``; None if neither."""
-    base = root.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def source_imports(source: str, root: Path, current: str = "") -> set[str]:
-    """The ganonlib modules that ``source`` imports anywhere (``from ganonlib.x import y`` counts ``y`` when it is
-    a module; relative imports are resolved against ``current``)."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.split(".")[0] == PACKAGE)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = current.split(".")[: -node.level]
-                base = ".".join([*parts, base] if base else parts)
-            if base.split(".")[0] != PACKAGE:
-                continue
-            found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names if module_file(f"{base}.{a.name}", root))
-    return found
-
-
 def _code_cells(notebook: Path) -> str:
     cells = json.loads(notebook.read_text())["cells"]
     lines = [line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines()]
@@ -77,43 +47,14 @@ def _code_cells(notebook: Path) -> str:
     return "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
 
 
-def runs_code(path: Path) -> bool:
-    """False for a file that holds only its docstring (a package's ``__init__.py`` that names it): importing it
-    changes no result, so it is no dependency; once it holds code, it becomes one."""
-    body = ast.parse(path.read_text()).body
-    return not (len(body) <= 1 and all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body))
-
-
 def notebook_imports(notebook: str | Path, root: str | Path = ".") -> set[str]:
     return source_imports(_code_cells(Path(notebook)), Path(root))
 
 
 def notebook_modules(notebook: str | Path, root: str | Path = ".") -> list[str]:
-    """Every ganonlib file the notebook may run, as sorted paths relative to ``root``; each imported module's parent
-    packages (their ``__init__.py``) included, since Python runs them first, unless they hold only a docstring."""
+    """Every ganonlib file the notebook may run, as sorted paths relative to ``root`` (:func:`modules_run_by` of its
+    imports)."""
     return modules_run_by(notebook_imports(notebook, root), root)
-
-
-def modules_run_by(modules: set[str], root: str | Path = ".") -> list[str]:
-    """Every ganonlib file that importing ``modules`` may run (the same closure as :func:`notebook_modules`), as
-    sorted paths relative to ``root``."""
-    root = Path(root)
-    todo, seen = list(modules), set()
-    while todo:
-        name = todo.pop()
-        parts = name.split(".")
-        for k in range(1, len(parts) + 1):
-            prefix = ".".join(parts[:k])
-            if prefix in seen:
-                continue
-            path = module_file(prefix, root)
-            if path is None:
-                continue  # a name imported from a module (not itself a module)
-            seen.add(prefix)
-            current = f"{prefix}.__init__" if path.name == "__init__.py" else prefix
-            todo.extend(source_imports(path.read_text(), root, current))
-    files = (module_file(name, root) for name in seen)
-    return sorted(str(path.relative_to(root)) for path in files if path is not None and runs_code(path))
 
 
 def stage_params(stage: str) -> list[str]:

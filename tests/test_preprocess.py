@@ -104,7 +104,7 @@ def test_a_rerun_after_a_change_to_the_code_redoes_every_photo(tmp_path, small_c
 def test_the_code_fingerprint_follows_every_module_a_photo_runs():
     from pathlib import Path
 
-    from ganonlib.pipeline_deps import modules_run_by
+    from ganonlib.code_files import modules_run_by
 
     root = Path(__file__).resolve().parents[1]
     files = modules_run_by({"ganonlib.data.preprocess"}, root)

@@ -55,7 +55,7 @@ def code_fingerprint() -> str:
     and ``dvc repro`` would record them as today's."""
     import importlib.metadata
 
-    from ganonlib.pipeline_deps import modules_run_by
+    from ganonlib.code_files import modules_run_by
 
     root = Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
