@@ -356,8 +356,7 @@ class AnonymizeConfig:
     def __post_init__(self) -> None:
         _validate(self)
         _check_device(self.device)
-        if self.search_device == "cuda":
-            _check_device(self.search_device, "search_device")
+        _check_device(self.search_device, "search_device", "use cpu")
 
 
 @dataclass(frozen=True)
@@ -450,13 +449,12 @@ class ClassifierEvalConfig(ClassifierConfig):
         return ClassifierConfig(**{**own, **changes})
 
 
-def _check_device(device: str, name: str = "device") -> None:
+def _check_device(device: str, name: str = "device", instead: str = "use auto or cpu") -> None:
     if device == "cuda":
         import torch  # here: reading params must not pay for torch
 
         if not torch.cuda.is_available():
-            raise ConfigError(name, f"cuda asked for, but no CUDA GPU is visible (use {'auto or ' * (name == 'device')}"
-                                    "cpu)")
+            raise ConfigError(name, f"cuda asked for, but no CUDA GPU is visible ({instead})")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ Layout of ``out_dir``::
     summary.json                       counts and success rates
 
 A rerun reuses every result whose source hash, settings and code (:func:`fingerprint`) are unchanged and whose
-outputs exist, and deletes the outputs of its previous run (as its manifest lists them) that no current source produces; no other file
-is ever removed, and an output folder that holds an input is refused.
+outputs exist, and deletes the outputs of its previous run (as its manifest lists them) that no current source
+produces; no other file is ever removed, and an output folder that holds an input is refused.
 """
 from __future__ import annotations
 

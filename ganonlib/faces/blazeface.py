@@ -1,5 +1,5 @@
-"""mediapipe's face detection without its graph: the two BlazeFace networks the wheel ships, run on LiteRT, with the
-graph's own pre- and post-processing in numpy.
+"""mediapipe's face detection without its graph: the two BlazeFace networks the wheel ships, run on LiteRT (or in
+torch on a device, :mod:`ganonlib.faces.tflite_torch`), with the graph's own pre- and post-processing in numpy.
 
 ``solutions.face_detection`` pays about 2 ms of graph per call on top of its network (benchmarks/speed/
 search_views.py), and the face search calls it on every view of a photo (8 for a CelebA photo, 56 at 1080p), so
