@@ -13,8 +13,13 @@ added (re-synthesized or covered). The designs compared, each against the defaul
   always;
 - ``retinaface +2x <score>``: the same plus a pass on the photo at twice its size when its longer side is 640 px or
   less (what RetinaFace needs for faces of 20-40 px);
+- ``retinaface framed <score>``: RetinaFace on the photo in a mirrored frame (0.1 of the longer side: a face cut by
+  the border becomes whole), with the 640 px pass above 960 px and a pass at twice the size up to 640 px;
+- ``no edge tiles, retinaface framed <score>``: the same, with the search's tiles along the edges (over half of its
+  time) left out, the framed RetinaFace looking for the faces cut by the border instead;
 - ``edge tiles short-range + mtcnn`` and ``edge tiles full-range + mtcnn``: MTCNN kept, the search's tiles along the
-  edges (most of its time) run by one of mediapipe's two models instead of both.
+  edges run by one of mediapipe's two models instead of both; ``edge tiles short-range, retinaface framed <score>``:
+  those tiles by the short-range model, and the framed RetinaFace instead of MTCNN.
 
 Faces are counted per set:
 
@@ -38,6 +43,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from unittest import mock
@@ -136,6 +143,29 @@ def _upscaled(detector: FaceDetector, image: np.ndarray) -> list[tuple[Box, floa
     return [(tuple(v / 2 for v in d.box), d.score) for d in found]
 
 
+class _EdgeView(search_module._View):
+    """A view of the search's tiles along the edges."""
+
+
+@contextmanager
+def _edge_tiles_run_by(model: FaceDetector) -> Iterator[None]:
+    """The search with its tiles along the edges shown to ``model`` instead of its own detector (all other views
+    unchanged, each still at its score)."""
+    edge_tiles, detect = search_module._edge_tiles, search_module._detect
+
+    def marked(*args: object) -> Iterator[search_module._View]:
+        for view in edge_tiles(*args):
+            yield _EdgeView(view.image, view.to_photo, view.min_score)
+
+    def split(detector: FaceDetector, views: Iterable[search_module._View], shape: tuple[int, int]) -> list:
+        views = list(views)
+        return (detect(detector, [v for v in views if not isinstance(v, _EdgeView)], shape)
+                + detect(model, [v for v in views if isinstance(v, _EdgeView)], shape))
+
+    with mock.patch.object(search_module, "_edge_tiles", marked), mock.patch.object(search_module, "_detect", split):
+        yield
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--celeba", type=Path, default=ROOT.parent / "shared/data/celeba_sample/img_align_celeba")
@@ -155,34 +185,43 @@ def main() -> None:
     retinaface = make_second_detector("retinaface")
     retinaface.min_confidence = min(thresholds)
     mirrored = MobileRetinaFaceDetector(min_confidence=min(thresholds), mirror=0.1, large=0)
+    framed = MobileRetinaFaceDetector(min_confidence=min(thresholds), mirror=0.1)
+    framed_2x = MobileRetinaFaceDetector(min_confidence=min(thresholds), mirror=0.1, large=sys.maxsize)
     mtcnn = make_second_detector("mtcnn")
     edge_models = {"short-range": MediaPipeDetector(cfg.min_confidence, 0, (0,)),
                    "full-range": MediaPipeDetector(cfg.min_confidence, 0, (1,))}
-    edge_tiles = search_module._edge_tiles
 
-    def searched(image: np.ndarray, edge: str = "") -> list[Box]:
+    def searched(image: np.ndarray, border: bool = True, edge: str = "") -> list[Box]:
         if not edge:
+            return [f.detection.box for f in find_all_faces(finder.extractor, image, border)]
+        with _edge_tiles_run_by(edge_models[edge]):
             return [f.detection.box for f in find_all_faces(finder.extractor, image)]
-        def one_model(_: FaceDetector, *rest: object) -> list:
-            """The search's edge tiles, their detector swapped for one model."""
-            return edge_tiles(edge_models[edge], *rest)
 
-        with mock.patch.object(search_module, "_edge_tiles", one_model):
-            return [f.detection.box for f in find_all_faces(finder.extractor, image)]
+    def boxes_of(detector: FaceDetector) -> Callable[[np.ndarray], list[tuple[Box, float]]]:
+        return lambda image: [(d.box, d.score) for d in detector.detect(image)]
 
     # the parts each design adds up, timed once per photo
     parts = {"search": searched,
+             "search, no edge tiles": partial(searched, border=False),
              **{f"search, edge tiles {m}": partial(searched, edge=m) for m in edge_models},
-             "mtcnn": lambda image: [(d.box, d.score) for d in mtcnn.detect(image)],
-             "retinaface": lambda image: [(d.box, d.score) for d in retinaface.detect(image)],
-             "retinaface mirrored+640": lambda image: [(d.box, d.score) for d in mirrored.detect(image)],
-             "retinaface 2x pass": partial(_upscaled, retinaface)}
+             "mtcnn": boxes_of(mtcnn),
+             "retinaface": boxes_of(retinaface),
+             "retinaface mirrored+640": boxes_of(mirrored),
+             "retinaface 2x pass": partial(_upscaled, retinaface),
+             "retinaface framed": boxes_of(framed),
+             "retinaface framed 2x pass": partial(_upscaled, framed_2x)}
     timing: dict[str, list[float]] = {name: [] for name in parts}
+    framed_parts = ("retinaface framed", "retinaface framed 2x pass")
     designs = {"before: mtcnn": ("search", "mtcnn"),
                **{f"{name} {t}": ("search", name) for name in ("retinaface", "retinaface mirrored+640")
                   for t in thresholds},
                **{f"retinaface +2x {t}": ("search", "retinaface", "retinaface 2x pass") for t in thresholds},
-               **{f"edge tiles {m} + mtcnn": (f"search, edge tiles {m}", "mtcnn") for m in edge_models}}
+               **{f"retinaface framed {t}": ("search", *framed_parts) for t in thresholds},
+               **{f"no edge tiles, retinaface framed {t}": ("search, no edge tiles", *framed_parts)
+                  for t in thresholds},
+               **{f"edge tiles {m} + mtcnn": (f"search, edge tiles {m}", "mtcnn") for m in edge_models},
+               **{f"edge tiles short-range, retinaface framed {t}": ("search, edge tiles short-range", *framed_parts)
+                  for t in thresholds}}
 
     def look(image: np.ndarray) -> dict:
         seen = {}
@@ -195,7 +234,7 @@ def main() -> None:
     def finders(seen: dict) -> dict[str, list[Box]]:
         result = {}
         for design, (search, *seconds) in designs.items():
-            score = float(design.rsplit(" ", 1)[1]) if design.startswith("retinaface") else 0.0
+            score = float(design.rsplit(" ", 1)[1]) if "retinaface" in design else 0.0
             result[design] = _combined(seen[search], [b for s in seconds for b, p in seen[s] if p >= score])
         return result
 
