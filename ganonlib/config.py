@@ -333,8 +333,8 @@ class AnonymizeConfig:
     workers: int = setting(0, "face extraction processes (0 = one per core; a native crash in one costs one "
                            "file)", check=_at_least(0))
     second_detector: str = setting("mtcnn", "mtcnn | retinaface (RetinaFace MobileNet-0.25 from the wheel `make "
-                                   "install` downloads: the search 14 % faster, but it misses faces MTCNN "
-                                   "finds, benchmarks/results/second_detector.json) | none: a second detector of "
+                                   "install` downloads: the face finder 0.83x the time, but it misses faces "
+                                   "MTCNN finds, benchmarks/results/second_detector.json) | none: a second detector of "
                                    "another kind; the faces it finds that the search missed are anonymized too",
                                    choices=SECOND_DETECTORS,
                                    changes=("photos",))

