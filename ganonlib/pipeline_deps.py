@@ -17,13 +17,13 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Callable
 
-from ganonlib.code_files import PACKAGE, module_file, modules_run_by, runs_code, source_imports
+from ganonlib.code_files import PACKAGE, modules_run_by, source_imports
 from ganonlib.config import (CHANGES, AnonymizeParams, ClassifierEvalConfig, GanTrainConfig, IdentityEvalConfig,
                              PreprocessConfig, SampleConfig, changing)
 from ganonlib.io import atomic_write_text
 
-__all__ = ["STAGE_PARAMS", "derived_dvc_yaml", "module_file", "modules_run_by", "notebook_imports",
-           "notebook_modules", "parameters_page", "runs_code", "source_imports", "stage_params"]
+__all__ = ["STAGE_PARAMS", "derived_dvc_yaml", "notebook_imports", "notebook_modules", "parameters_page",
+           "stage_params"]
 
 # The stages whose params list is derived: (params.yaml section, its config class, what of it the stage's outputs
 # depend on). The other stages list whole sections.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ganonlib.pipeline_deps import source_imports
+from ganonlib.code_files import source_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ganonlib.pipeline_deps import notebook_modules, runs_code, source_imports
+from ganonlib.code_files import runs_code, source_imports
+from ganonlib.pipeline_deps import notebook_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 
