@@ -87,10 +87,12 @@ def test_a_rerun_over_an_older_output_folder_leaves_one_copy_of_each_photo(tmp_p
         assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
             "manifest.csv", "photos/mine.txt", "photos/x.jpg", "summary.json"]
         # the rerun of that rerun reuses the photo and removes nothing more
+        before = (out / "summary.json").read_bytes()
         again = anonymize_files(tmp_path / "in", out, an, progress=False)
     finally:
         close_workers(an)
     assert again["files_reused"] == 1 and again["outputs_replaced"] == 0
+    assert (out / "summary.json").read_bytes() == before  # the run's own counts are returned, not written
     history = Journal(manifest).history()
     assert history.current_outputs == {"photos/x.jpg"}
     assert history.superseded_outputs == {"photos/x.jpg.jpg"} | crops

@@ -36,7 +36,7 @@ from ganonlib.faces.search import size_histogram
 from ganonlib.io import ManifestRow, atomic_write_image, atomic_write_json, file_sha256, reusable
 from ganonlib.workers import Crashed, CrashSafePool
 
-__all__ = ["OutputWriteError", "SEARCH_LIMITS", "StrictModeError", "anonymize_files", "check_strict",
+__all__ = ["RUN_KEYS", "OutputWriteError", "SEARCH_LIMITS", "StrictModeError", "anonymize_files", "check_strict",
            "close_workers", "fingerprint", "worker_pools"]
 
 
@@ -274,6 +274,12 @@ def _video_summary(clips: list[ClipResult]) -> dict:
             "video_frames_covered_whole": sum(c.frames_blurred for c in clips)}
 
 
+# what this run reused, removed and anonymized of videos depends on the runs before it: returned (the command line
+# prints it), not written, so that summary.json depends only on the inputs and settings, as the folder does: a stage
+# notebook run again from JupyterLab leaves the bytes dvc.lock records
+RUN_KEYS = ("files_reused", "outputs_replaced", *_video_summary([]))
+
+
 def _remove_replaced(history: History, out_dir: Path) -> int:
     """Delete the outputs an earlier run recorded for an input that this or a later run wrote again under other names
     (older settings, an older kit's ``photos/x.jpg.jpg``, crops no longer asked for): the folder holds one
@@ -297,7 +303,8 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
                     extract: Callable[[FaceFinder, tuple[str, str, str, str]], Photo] = extract_photo,
                     serial: bool = False) -> dict:
     """Anonymize a photo, a folder tree (mirrored) or a list of photos into ``out_dir`` (layout in
-    :mod:`ganonlib.anonymize.inputs`); returns the summary, also written to ``summary.json``.
+    :mod:`ganonlib.anonymize.inputs`); returns the summary, also written to ``summary.json`` less
+    the run's own counts (:data:`RUN_KEYS`).
 
     Raises :class:`InputError` before any work when the paths cannot be used, :class:`OutputWriteError` at the first
     output that cannot be written. ``extract`` is the per-photo task run in the worker processes. ``serial`` runs
@@ -388,7 +395,7 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
     if videos:
         summary.update(_video_summary(clips))
     try:
-        atomic_write_json(out_dir / "summary.json", summary)
+        atomic_write_json(out_dir / "summary.json", {k: v for k, v in summary.items() if k not in RUN_KEYS})
     except OSError as err:
         raise OutputWriteError(f"cannot write {out_dir / 'summary.json'}: {err.strerror or err}") from None
     return summary
