@@ -130,6 +130,25 @@ def test_no_stage_command_holds_a_value_of_params_yaml(stages):
             assert any(item[0] in Path(d).parts for d in deps), (name, deps)  # the dataset it reads
 
 
+def test_every_stage_runs_the_venvs_papermill_without_an_activated_venv(stages, tmp_path):
+    """`.venv/bin/dvc repro` runs the commands with the caller's PATH, which may lack the venv: each command puts the
+    project's venv first, and runs the caller's papermill where the project has no venv (a conda environment)."""
+    venv = ROOT / ".venv" / "bin" / "papermill"
+    if not venv.is_file():
+        pytest.skip("no .venv here: the stages run the papermill on the caller's PATH")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "papermill").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "papermill").chmod(0o755)
+    for name, (cmd, _) in stages.items():
+        assert cmd.count("papermill ") == 1, name
+        before = cmd.split("papermill ")[0].replace("mkdir -p reports/notebooks", "true")
+        found = lambda cwd: subprocess.run(  # noqa: E731
+            ["sh", "-c", f"{before} command -v papermill"], cwd=cwd, capture_output=True, text=True,
+            env={**os.environ, "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}).stdout.strip()
+        assert Path(found(ROOT)).resolve() == venv.resolve(), name
+        assert found(tmp_path) == str(tmp_path / "bin" / "papermill"), name
+
+
 def test_notebooks_read_settings_only_through_load_params():
     """No setting is hard-coded in a notebook: each reads its params.yaml section through load_params."""
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
