@@ -1,8 +1,9 @@
-"""The error a setting out of its range raises: a leaf module, so that the settings (:mod:`ganonlib.config`) and
-the registries they check against (:mod:`ganonlib.methods`) both raise it without importing each other."""
+"""The errors the user mends: a setting out of its range, a dataset that is not where the settings say. A leaf
+module, so that the settings (:mod:`ganonlib.config`), the registries they check against (:mod:`ganonlib.methods`)
+and the loaders raise them without importing each other."""
 from __future__ import annotations
 
-__all__ = ["ConfigError"]
+__all__ = ["ConfigError", "DatasetError"]
 
 
 class ConfigError(ValueError):
@@ -13,3 +14,8 @@ class ConfigError(ValueError):
         super().__init__(f"{setting}: {problem}")
         self.setting = setting
         self.problem = problem
+
+
+class DatasetError(FileNotFoundError):
+    """A dataset folder or one of its official files is not where the settings say, or holds nothing usable. The
+    message says what to put where."""

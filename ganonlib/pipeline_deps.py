@@ -64,7 +64,7 @@ def stage_params(stage: str) -> list[str]:
 
 
 _STAGE = re.compile(r"^  (\w+):\n(?:(?:    .*|)\n)*", re.M)
-_NOTEBOOK = re.compile(r"papermill (notebooks/[\w.]+\.ipynb)")
+_NOTEBOOK = re.compile(r"ganonlib\.stage_run (notebooks/[\w.]+\.ipynb)")
 
 
 def _rewrite_list(block: str, key: str, derived: Callable[[str], bool], new: list[str]) -> str:

@@ -130,23 +130,23 @@ def test_no_stage_command_holds_a_value_of_params_yaml(stages):
             assert any(item[0] in Path(d).parts for d in deps), (name, deps)  # the dataset it reads
 
 
-def test_every_stage_runs_the_venvs_papermill_without_an_activated_venv(stages, tmp_path):
+def test_every_stage_runs_the_venvs_python_without_an_activated_venv(stages, tmp_path):
     """`.venv/bin/dvc repro` runs the commands with the caller's PATH, which may lack the venv: each command puts the
-    project's venv first, and runs the caller's papermill where the project has no venv (a conda environment)."""
-    venv = ROOT / ".venv" / "bin" / "papermill"
+    project's venv first, and runs the caller's python where the project has no venv (a conda environment)."""
+    venv = ROOT / ".venv" / "bin" / "python"
     if not venv.is_file():
-        pytest.skip("no .venv here: the stages run the papermill on the caller's PATH")
+        pytest.skip("no .venv here: the stages run the python on the caller's PATH")
     (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "papermill").write_text("#!/bin/sh\n")
-    (tmp_path / "bin" / "papermill").chmod(0o755)
+    (tmp_path / "bin" / "python").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "python").chmod(0o755)
     for name, (cmd, _) in stages.items():
-        assert cmd.count("papermill ") == 1, name
-        before = cmd.split("papermill ")[0].replace("mkdir -p reports/notebooks", "true")
+        assert cmd.count("python -m ganonlib.stage_run notebooks/") == 1, name
+        before = cmd.split("python -m ")[0].replace("mkdir -p reports/notebooks", "true")
         found = lambda cwd: subprocess.run(  # noqa: E731
-            ["sh", "-c", f"{before} command -v papermill"], cwd=cwd, capture_output=True, text=True,
+            ["sh", "-c", f"{before} command -v python"], cwd=cwd, capture_output=True, text=True,
             env={**os.environ, "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}).stdout.strip()
-        assert Path(found(ROOT)).resolve() == venv.resolve(), name
-        assert found(tmp_path) == str(tmp_path / "bin" / "papermill"), name
+        assert Path(found(ROOT)).absolute() == venv.absolute(), name
+        assert found(tmp_path) == str(tmp_path / "bin" / "python"), name
 
 
 def test_notebooks_read_settings_only_through_load_params():
@@ -343,7 +343,7 @@ def test_the_derivation_replaces_only_what_it_derives(tmp_path):
         {"cell_type": "code", "source": ["from ganonlib.errors import ConfigError\n"]}]}))
     (tmp_path / "ganonlib").mkdir()
     (tmp_path / "ganonlib" / "errors.py").write_text("X = 1\n")
-    text = ("stages:\n  anonymize_ours:\n    do:\n      cmd: papermill notebooks/04.ipynb out.ipynb\n"
+    text = ("stages:\n  anonymize_ours:\n    do:\n      cmd: python -m ganonlib.stage_run notebooks/04.ipynb out.ipynb\n"
             "      deps:\n        - data/x  # kept\n        - ganonlib/old.py\n        - notebooks/04.ipynb\n"
             "      params:\n        - anonymize.weights\n        - datasets.${item}\n        - anonymize.stale\n"
             "      outs:\n        - data/y\n")

@@ -17,6 +17,7 @@ import numpy as np
 
 from ganonlib.config import DatasetConfig
 from ganonlib.data.sample import PHOTOS
+from ganonlib.errors import DatasetError
 from ganonlib.io import IMAGE_SUFFIXES, iter_images
 
 __all__ = ["AFFECTNET_CLASSES", "CELEBA_PARTITIONS", "CKPLUS_CLASSES", "FACES_CLASSES", "LOADERS", "Record",
@@ -81,10 +82,17 @@ def _read_pairs(path: Path) -> dict[str, str]:
     return pairs
 
 
+def _require(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise DatasetError(f"{path} not found: {what}; docs/datasets-and-models.md, 'Real datasets', shows the "
+                           f"layout")
+
+
 def load_celeba(root: Path, cfg: DatasetConfig) -> list[Record]:
     """``img_align_celeba/``, ``list_eval_partition.txt`` (official split), ``list_attr_celeba.txt`` (40 attributes,
     -1/1 -> 0/1) and, when present, ``identity_CelebA.txt``."""
     images = root / "img_align_celeba"
+    _require(root / "list_eval_partition.txt", "CelebA's official split (Eval/ of its download)")
     partition = _read_pairs(root / "list_eval_partition.txt")
     identity = _read_pairs(root / "identity_CelebA.txt") if (root / "identity_CelebA.txt").exists() else {}
     attributes: dict[str, tuple[int, ...]] = {}
@@ -104,6 +112,7 @@ def load_celeba(root: Path, cfg: DatasetConfig) -> list[Record]:
 
 
 def celeba_attribute_names(root: Path) -> list[str]:
+    _require(root / "list_attr_celeba.txt", "CelebA's 40 attributes (Anno/ of its download)")
     return (root / "list_attr_celeba.txt").read_text().splitlines()[1].split()
 
 
@@ -229,14 +238,14 @@ def load_dataset(cfg: DatasetConfig) -> list[Record]:
         raise ValueError(f"unknown dataset kind {cfg.kind!r}; choose one of {sorted(LOADERS)}")
     root = Path(cfg.root)
     if not (root.is_dir() or (cfg.kind == "folder" and root.is_file())):
-        raise FileNotFoundError(f"dataset {cfg.name!r}: folder {root} not found. Put the {cfg.kind} files there in "
-                                f"their official layout (see docs/datasets-and-models.md, 'Real datasets') or "
-                                f"change datasets.{cfg.name}.root in params.yaml.")
+        raise DatasetError(f"dataset {cfg.name!r}: folder {root} not found. Put the {cfg.kind} files there in "
+                           f"their official layout (see docs/datasets-and-models.md, 'Real datasets') or "
+                           f"change datasets.{cfg.name}.root in params.yaml.")
     records = LOADERS[cfg.kind](root, cfg)
     if not records:
-        raise FileNotFoundError(f"dataset {cfg.name!r}: no images in {root} in the {cfg.kind} layout "
-                                f"(see docs/datasets-and-models.md, 'Real datasets'); suffixes read: "
-                                f"{sorted(IMAGE_SUFFIXES)}")
+        raise DatasetError(f"dataset {cfg.name!r}: no images in {root} in the {cfg.kind} layout "
+                           f"(see docs/datasets-and-models.md, 'Real datasets'); suffixes read: "
+                           f"{sorted(IMAGE_SUFFIXES)}")
     if cfg.limit and len(records) > cfg.limit:
         keep = np.random.default_rng(cfg.seed).choice(len(records), size=cfg.limit, replace=False)
         records = [records[i] for i in sorted(keep)]

@@ -20,6 +20,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from ganonlib.errors import DatasetError
+
 __all__ = ["PairDataset", "from_model_range", "to_model_range"]
 
 
@@ -35,8 +37,8 @@ class PairDataset(Dataset):
                  ) -> None:
         self.root = Path(root)
         if not (self.root / "index.csv").is_file():
-            raise FileNotFoundError(f"{self.root / 'index.csv'} not found: the training data is a folder written by "
-                                    "the preprocess stage (`ganon preprocess`)")
+            raise DatasetError(f"{self.root / 'index.csv'} not found: the training data is a folder written by "
+                               "the preprocess stage (`ganon preprocess`)")
         index = pd.read_csv(self.root / "index.csv", keep_default_na=False)
         index = index[index.split == split].reset_index(drop=True)
         if limit:

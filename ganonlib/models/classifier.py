@@ -7,6 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ganonlib.weights import MissingWeightsError
+
 __all__ = ["build_classifier"]
 
 
@@ -43,6 +45,6 @@ def build_classifier(arch: str, n_classes: int, pretrained: str = "auto", weight
         return timm.create_model(arch, pretrained=True, num_classes=n_classes), "imagenet:hf-cache"
     except Exception as err:
         if pretrained == "yes":
-            raise FileNotFoundError(f"ImageNet weights for {arch} are not on this machine: give their file as "
-                                    f"weights_path, or set pretrained to auto/no ({type(err).__name__})") from err
+            raise MissingWeightsError(f"ImageNet weights for {arch} are not on this machine: give their file as "
+                                      f"weights_path, or set pretrained to auto/no ({type(err).__name__})") from err
         return model, "scratch"

@@ -15,6 +15,7 @@ import torch
 
 from ganonlib.io import atomic_write_bytes, file_sha256
 from ganonlib.models.generator_file import load_generator
+from ganonlib.weights import MissingWeightsError
 
 __all__ = ["MIN_OPSET", "OPSET", "OnnxGenerator", "OnnxMismatchError", "export_onnx", "max_opset", "onnx_path"]
 
@@ -107,8 +108,8 @@ class OnnxGenerator:
                  threads: int = 0) -> None:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"no ONNX file at {path}: export it first with `ganon export-onnx --weights "
-                                    f"{weights}`")
+            raise MissingWeightsError(f"no ONNX file at {path}: export it first with `ganon export-onnx --weights "
+                                      f"{weights}`")
         self.session = _session(path, device, threads)
         exported_from = self.session.get_modelmeta().custom_metadata_map.get("weights_sha256", "")
         if exported_from != weights_sha256:
