@@ -196,6 +196,7 @@ def test_the_command_line_takes_videos_and_photos_mixed(generator_file, clip, tm
     assert "videos: 1 anonymized, 8 frames" in capsys.readouterr().out
     summary = (out / "summary.json").read_bytes()
     assert json.loads(summary)["faces_found"] >= 2  # the clip's track and the astronaut
+    assert not any(k.startswith("track") for k in json.loads(summary)["reasons"])  # reasons by their keys
     assert probe_video(out / "videos" / "short.mov.bin").frames == 8
     assert (out / "photos" / "astronaut.jpg").is_file() and not (out / "faces").exists()
     rows = (out / "manifest.csv").read_text()
@@ -392,3 +393,18 @@ def test_a_variable_rate_clip_keeps_its_timestamps_and_its_length(models, tmp_pa
     from ganonlib.anonymize.video_io import read_frames
 
     assert [p for _, p in read_frames(tmp_path / "out.mp4")] == [p for _, p in read_frames(source)]
+
+
+def test_the_summary_counts_a_tracks_covering_reasons_by_their_keys():
+    """A video track's manifest row tallies its face-frames; the summary's ``reasons`` counts the keys of the reasons
+    it was covered for, as it counts a photo face's, not its first frame."""
+    from itertools import combinations
+
+    from ganonlib.anonymize.decision import REASONS, reason_keys, tally
+
+    for n in range(len(REASONS) + 1):
+        for keys in combinations(REASONS, n):
+            for ok in (0, 4):
+                text = f"track from frame 12: {tally({'ok': ok, **dict.fromkeys(keys, 2)})}"
+                assert reason_keys(text) == list(keys), text
+    assert reason_keys("no_mesh: face mesh not found in the aligned face") == ["no_mesh"]

@@ -16,8 +16,8 @@ from ganonlib.anonymize.paste import paste_back
 from ganonlib.faces.align import AlignedFace
 from ganonlib.faces.extract import ExtractedFace, mesh_matches
 
-__all__ = ["MIN_CHANGED", "REASONS", "Reason", "cover", "face_outcome", "reason", "replace_face", "tally",
-           "why_not"]
+__all__ = ["MIN_CHANGED", "REASONS", "Reason", "cover", "face_outcome", "reason", "reason_keys", "replace_face",
+           "tally", "why_not"]
 
 # share of a face box a replacement must change by more than 20 grey levels, else the face is covered; the video
 # metrics call a face frame below it a leak
@@ -56,6 +56,18 @@ def tally(counts: dict[str, int]) -> str:
     said = {"ok": _RE_SYNTHESIZED, **{k: r.short for k, r in REASONS.items()}}
     return ", ".join(f"{n} {said.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: kv[0] != "ok")
                      if n) or "no face"
+
+
+def reason_keys(text: str) -> list[str]:
+    """The keys of :data:`REASONS` a manifest reason names: its leading key (a photo's face, a file), or each
+    covering reason of a video track's tally (``track from frame 3: 9 re-synthesized, 2 covered while lost`` ->
+    ``["lost"]``)."""
+    head, _, rest = text.partition(":")
+    if not head.startswith("track from frame"):
+        return [head]
+    keys = {r.short: k for k, r in REASONS.items()}
+    return [keys.get(part.strip().partition(" ")[2], part.strip().partition(" ")[2]) for part in rest.split(",")
+            if part.strip() and part.strip().partition(" ")[2] not in (_RE_SYNTHESIZED, "face")]
 
 
 def why_not(face: ExtractedFace, max_faces: int, failure: str = "") -> str:

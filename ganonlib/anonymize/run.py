@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 
 from tqdm.auto import tqdm
 
+from ganonlib.anonymize.decision import reason_keys
 from ganonlib.anonymize.generator import Anonymizer
 from ganonlib.anonymize.inputs import (InputFile, discover_inputs, display_name, photo_format_of, plan_photo_names,
                                        prepare_output, video_name)
@@ -221,7 +222,7 @@ def _summary(inputs: list[InputFile], blocks: dict[str, list[ManifestRow]], reus
         "faces_covered": sum(r.outcome == "covered" for r in faces),
         "faces_left_unchanged": sum(r.outcome == "skipped" for r in faces),
         "faces_by_height_px": size_histogram(heights),
-        "reasons": dict(Counter(r.reason.split(":")[0] for r in rows if r.outcome not in ("ok",))),
+        "reasons": dict(Counter(k for r in rows if r.outcome not in ("ok",) for k in reason_keys(r.reason))),
         "search_limits": SEARCH_LIMITS,
         "fallback": anonymizer.cfg.fallback, "no_face_policy": anonymizer.cfg.no_face,
         "weights_sha256": anonymizer.weights_sha256, "precision": str(anonymizer.dtype or "torch.float32"),
