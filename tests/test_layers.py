@@ -22,7 +22,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("ganonlib.anonymize", "ganonlib.train"),  # side by side: neither imports the other
     ("ganonlib.metrics",),
     ("ganonlib.report",),
-    ("ganonlib.cli", "ganonlib.explore", "ganonlib.verify", "ganonlib.notebook_hooks", "ganonlib.pipeline_deps"),
+    ("ganonlib.cli", "ganonlib.explore", "ganonlib.verify", "ganonlib.notebook_hooks", "ganonlib.pipeline_deps",
+     "ganonlib.stage_run"),
 ]
 SIBLINGS = {"ganonlib.anonymize", "ganonlib.train"}
 

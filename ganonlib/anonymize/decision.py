@@ -44,6 +44,8 @@ REASONS: dict[str, Reason] = {r.key: r for r in (
     Reason("before_first_seen", "a frame before the face was first found", "covered before first found"),
 )}
 _RE_SYNTHESIZED = "re-synthesized"
+_NO_FACE = "no face"  # a track's tally without a face-frame
+_KEY_OF_SHORT = {r.short: k for k, r in REASONS.items()}
 
 
 def reason(key: str, **values: object) -> str:
@@ -55,7 +57,7 @@ def tally(counts: dict[str, int]) -> str:
     """A video track's face-frames by outcome, re-synthesized first: ``12 re-synthesized, 3 covered while lost``."""
     said = {"ok": _RE_SYNTHESIZED, **{k: r.short for k, r in REASONS.items()}}
     return ", ".join(f"{n} {said.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: kv[0] != "ok")
-                     if n) or "no face"
+                     if n) or _NO_FACE
 
 
 def reason_keys(text: str) -> list[str]:
@@ -65,9 +67,10 @@ def reason_keys(text: str) -> list[str]:
     head, _, rest = text.partition(":")
     if not head.startswith("track from frame"):
         return [head]
-    keys = {r.short: k for k, r in REASONS.items()}
-    return [keys.get(part.strip().partition(" ")[2], part.strip().partition(" ")[2]) for part in rest.split(",")
-            if part.strip() and part.strip().partition(" ")[2] not in (_RE_SYNTHESIZED, "face")]
+    if rest.strip() == _NO_FACE:
+        return []
+    said = [part.strip().partition(" ")[2] for part in rest.split(",")]  # "2 covered while lost" -> its short form
+    return [_KEY_OF_SHORT.get(short, short) for short in said if short != _RE_SYNTHESIZED]
 
 
 def why_not(face: ExtractedFace, max_faces: int, failure: str = "") -> str:
