@@ -206,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pre = sub.add_parser("preprocess", help="extract aligned, segmented faces and their landmarks (paper 3.1-3.3)")
     pre.add_argument("input", help="a photo or a folder of photos (or a dataset root with --kind)")
-    pre.add_argument("output", help="output folder: images/, landmarks/, points/, manifest.csv, summary.json")
+    pre.add_argument("output", help="output folder, new, empty or an earlier run's: images/, landmarks/, points/, "
+                                     "manifest.csv, summary.json")
     pre.add_argument("--kind", default="folder", choices=DATASET_KINDS,
                      help="folder (any photos) or a dataset's official layout (default: folder)")
     pre.add_argument("--seed", type=int, default=0, help="seed of subject-wise splits")
@@ -216,10 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     anon = sub.add_parser("anonymize", help="replace every face with a GAN-synthesized one (paper 3.4)")
     anon.add_argument("input", help="a photo, a video (mp4, mov, avi, mkv, webm: known by content) or a folder of "
                                      "them (the tree is mirrored)")
-    anon.add_argument("output", help="output folder (not the input, nor holding it): photos/<name> (each photo "
-                                      "under its own relative name and in its own format), videos/<name> (every "
-                                      "frame), faces/<name>_f<k>.png (aligned anonymized crops, with --crops), "
-                                      "manifest.csv, summary.json")
+    anon.add_argument("output", help="output folder, new, empty or an earlier run's (not the input, nor holding "
+                                      "it): photos/<name> (each photo under its own relative name and in its own "
+                                      "format), videos/<name> (every frame), faces/<name>_f<k>.png (aligned "
+                                      "anonymized crops, with --crops), manifest.csv, summary.json")
     _add_config_options(anon, AnonymizeConfig)
     # the whole photos were written only with --paste-back before they became the default: still accepted
     anon.add_argument("--paste-back", action="store_true", help=argparse.SUPPRESS)

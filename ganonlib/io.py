@@ -7,6 +7,7 @@ that a killed run never leaves a half-written output that a rerun would trust.
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -32,9 +33,12 @@ __all__ = [
     "atomic_write_npy",
     "atomic_write_text",
     "atomic_write_torch",
+    "create_manifest",
+    "display_name",
     "file_sha256",
     "iter_images",
     "json_number",
+    "output_folder_problem",
     "read_image",
     "read_images",
     "read_manifest",
@@ -42,6 +46,7 @@ __all__ = [
     "to_rgb8",
     "write_manifest",
     "MANIFEST_FIELDS",
+    "MANIFEST_HEADER",
     "MAX_SIDE",
 ]
 
@@ -279,6 +284,7 @@ class ManifestRow:
 
 
 MANIFEST_FIELDS = [f.name for f in fields(ManifestRow)]
+MANIFEST_HEADER = ",".join(MANIFEST_FIELDS)  # every manifest's first line
 
 
 def csv_quoting(values: Iterable[Any]) -> int:
@@ -310,6 +316,67 @@ def frame_csv(frame: Any) -> str:
 def atomic_write_csv(path: str | os.PathLike, rows: Iterable[dict], fieldnames: list[str]) -> Path:
     """Rows of dicts as CSV with a header, through :func:`atomic_write_text`."""
     return atomic_write_text(path, csv_text(rows, fieldnames))
+
+
+def display_name(path: str | os.PathLike) -> str:
+    """The path as text for the manifest and messages: a name that is not valid UTF-8 keeps its bytes as ``\\xNN``
+    escapes."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
+def create_manifest(path: str | os.PathLike) -> None:
+    """Write the header now, before any output, if the manifest is new (under the lock the appenders take): a folder
+    holding the kit's manifest is an earlier run's, which a later run may write into, a run killed before its first
+    row included."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if not os.fstat(fd).st_size:
+            os.write(fd, (MANIFEST_HEADER + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def _is_kit_manifest(path: Path) -> bool:
+    """A regular file that is empty (a run killed as it created it) or starts with the kit's header line."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(len(MANIFEST_HEADER) + 3)
+    except OSError:
+        return False
+    return first == b"" or first.rstrip(b"\r\n") == MANIFEST_HEADER.encode()
+
+
+def output_folder_problem(out_dir: str | os.PathLike) -> str:
+    """Why a run cannot write into the existing folder ``out_dir`` without costing a file of the user's, or "".
+
+    A run writes ``summary.json``, ``manifest.csv`` and its outputs' names over whatever is there, so an existing
+    folder must be empty or an earlier run's (its manifest starts with the kit's header), and hold no link to a folder,
+    nor a linked manifest, through which a write would land outside it. Names starting with "." are not looked at:
+    the kit writes none but its own temporary files."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return ""  # new (created by the run), or a file (refused where the folder is made)
+    try:
+        names = [entry.name for entry in os.scandir(out_dir) if not entry.name.startswith(".")]
+    except OSError as err:
+        return f"cannot read output folder {display_name(out_dir)}: {err.strerror or err}"
+    if not names:
+        return ""
+    manifest = out_dir / "manifest.csv"
+    if manifest.is_symlink() or (manifest.exists() and not manifest.is_file()):
+        return (f"{display_name(manifest)} is a link or not a file: the run writes its rows there, and would write "
+                f"outside the output folder; choose a new or empty folder")
+    if not _is_kit_manifest(manifest):
+        return (f"output {display_name(out_dir)} already holds files that no run of the kit wrote (no manifest of the "
+                f"kit there): choose a new or empty folder, or an earlier run's output folder, so that no file of "
+                f"yours is overwritten")
+    for folder, dirs, _ in os.walk(out_dir):
+        for name in dirs:
+            if os.path.islink(os.path.join(folder, name)):
+                return (f"{display_name(os.path.join(folder, name))} is a link to a folder: a run's writes "
+                        f"through it would land outside the output folder; remove the link or choose another folder")
+    return ""
 
 
 def write_manifest(path: str | os.PathLike, rows: Iterable[ManifestRow]) -> Path:

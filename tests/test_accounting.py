@@ -199,6 +199,58 @@ def test_paths_that_would_cost_the_user_a_file_are_refused(tmp_path, generator_f
     assert stat.S_IMODE((photos / "anon" / "photos" / "p00.png").stat().st_mode) == 0o666 & ~_umask()
 
 
+def test_an_output_folder_holding_the_users_files_is_refused(tmp_path, generator_file, astronaut, capsys):
+    """A run writes summary.json, manifest.csv and the photos' names in OUT: an existing OUT must be empty or an
+    earlier run's (its manifest starts with the kit's header), and hold no link a write could follow out of it."""
+    from ganonlib.anonymize.inputs import check_paths
+    from ganonlib.io import MANIFEST_HEADER
+
+    photos = _photos(tmp_path / "in", 1, astronaut)
+    weights = ["--weights", str(generator_file), "--device", "cpu"]
+    mine = tmp_path / "mine"
+    (mine / "photos").mkdir(parents=True)
+    (mine / "summary.json").write_text('{"my": "notes"}\n')
+    (mine / "photos" / "p00.png").write_bytes(b"my own photo")
+    for manifest in (None, "name,notes\nholiday,mine\n"):  # no manifest; a CSV of the user's under that name
+        if manifest:
+            (mine / "manifest.csv").write_text(manifest)
+        before = {p: p.read_bytes() for p in mine.rglob("*") if p.is_file()}
+        assert main(["anonymize", str(photos), str(mine), *weights]) == 2
+        assert "holds files that no run of the kit wrote" in capsys.readouterr().err
+        assert {p: p.read_bytes() for p in mine.rglob("*") if p.is_file()} == before
+
+    ours = tmp_path / "ours"
+    (ours / "photos").mkdir(parents=True)
+    (ours / "manifest.csv").write_text(MANIFEST_HEADER + "\n")  # a run killed before its first row: still ours
+    (ours / "photos" / "p00.png").write_bytes(b"half a run")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "hidden").mkdir()
+    (tmp_path / "hidden" / ".DS_Store").write_bytes(b"")
+    for out in (ours, tmp_path / "empty", tmp_path / "hidden", tmp_path / "new"):
+        check_paths(photos, out)
+
+    (ours / "photos" / "elsewhere").symlink_to(tmp_path / "mine")
+    assert main(["anonymize", str(photos), str(ours), *weights]) == 2
+    assert "is a link to a folder" in capsys.readouterr().err
+    (ours / "photos" / "elsewhere").unlink()
+    (ours / "manifest.csv").unlink()
+    (ours / "manifest.csv").symlink_to(mine / "manifest.csv")
+    assert main(["anonymize", str(photos), str(ours), *weights]) == 2
+    assert "is a link or not a file" in capsys.readouterr().err
+
+
+def test_the_manifest_header_is_written_before_any_output(tmp_path):
+    from ganonlib.io import MANIFEST_HEADER
+
+    journal = Journal(tmp_path / "manifest.csv")
+    journal.create()
+    assert (tmp_path / "manifest.csv").read_text() == MANIFEST_HEADER + "\n"
+    journal.append([ManifestRow(source="a.jpg", outcome="skipped", reason="no_face")])
+    journal.create()  # a rerun's: the rows stay, no second header
+    assert [r.source for r in read_manifest(tmp_path / "manifest.csv")] == ["a.jpg"]
+    assert (tmp_path / "manifest.csv").read_text().count(MANIFEST_HEADER) == 1
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -322,6 +374,11 @@ def test_preprocess_removes_only_what_its_manifest_lists(tmp_path, astronaut):
     before = sorted(p.name for p in photos.iterdir())
     assert main(["preprocess", str(photos), str(photos), "--image-size", "96", "--n-jobs", "1"]) == 2
     assert sorted(p.name for p in photos.iterdir()) == before
+    # a folder of the user's files: refused, as `ganon anonymize` refuses it
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "summary.json").write_text("mine\n")
+    assert main(["preprocess", str(photos), str(tmp_path / "mine"), "--image-size", "96", "--n-jobs", "1"]) == 2
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["summary.json"]
 
 
 def test_dvc_passes_every_parameter_quoted():

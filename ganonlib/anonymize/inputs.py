@@ -21,8 +21,13 @@ from dataclasses import dataclass
 from itertools import chain, count
 from pathlib import Path
 
-__all__ = ["PHOTO_WRITE_FORMATS", "InputError", "InputFile", "PhotoTarget", "check_paths", "crop_name",
-           "discover_inputs", "display_name", "photo_format_of", "plan_photo_names", "prepare_output", "video_name"]
+from ganonlib.io import display_name, output_folder_problem
+
+__all__ = ["MANIFEST_NAME", "PHOTO_WRITE_FORMATS", "InputError", "InputFile", "PhotoTarget",
+           "check_output_folder", "check_paths", "crop_name", "discover_inputs", "display_name", "photo_format_of",
+           "plan_photo_names", "prepare_output", "video_name"]
+
+MANIFEST_NAME = "manifest.csv"
 
 # room for the longest suffix an output name adds to the input's: a crop's "_f9999.png", a renamed photo's "_gif_9.png"
 _CROP_SUFFIX_ROOM = len("_f9999.png")
@@ -50,11 +55,6 @@ class InputFile:
         """The path as the manifest records it: a name that is not UTF-8 keeps its bytes (surrogate escapes in
         Python, the raw bytes in the file), so a rerun finds it again."""
         return str(self.path)
-
-
-def display_name(path: Path | str) -> str:
-    """The path as text for the manifest: a name that is not valid UTF-8 keeps its bytes as ``\\xNN`` escapes."""
-    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -194,9 +194,16 @@ def _walk(root: Path, folder: Path, skip: Path, name_max: int, found: list[Input
             found.append(_entry(path, rel, name_max))
 
 
+def check_output_folder(out_dir: Path) -> None:
+    """:func:`ganonlib.io.output_folder_problem` as :class:`InputError`."""
+    if problem := output_folder_problem(out_dir):
+        raise InputError(problem)
+
+
 def check_paths(inputs: Path | list[Path], out_dir: Path) -> tuple[Path, int]:
-    """Refuse (:class:`InputError`) a missing input and an output folder that is the input or holds it, before any
-    work; returns the resolved output folder and the longest file name its file system takes."""
+    """Refuse (:class:`InputError`) a missing input, an output folder that is the input or holds it, and one
+    :func:`check_output_folder` refuses, before any work; returns the resolved output folder and the longest file
+    name its file system takes."""
     try:
         out = out_dir.resolve()
         name_max = _name_max(out if out.is_dir() else out.parent if out.parent.is_dir() else Path("/"))
@@ -209,6 +216,7 @@ def check_paths(inputs: Path | list[Path], out_dir: Path) -> tuple[Path, int]:
         if _inside(root.resolve(), out):
             raise InputError(f"output {display_name(out_dir)} is the input or contains it: choose a folder outside "
                              f"the input, so no photo of yours can be overwritten")
+    check_output_folder(out_dir)
     return out, name_max
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ganonlib.io import MANIFEST_FIELDS, ManifestRow, csv_text, read_manifest
+from ganonlib.io import MANIFEST_FIELDS, MANIFEST_HEADER, ManifestRow, create_manifest, csv_text, read_manifest
 
 __all__ = ["History", "Journal"]
 
@@ -37,6 +37,10 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    def create(self) -> None:
+        """:func:`ganonlib.io.create_manifest`: the header before any output."""
+        create_manifest(self.path)
+
     def append(self, rows: list[ManifestRow]) -> None:
         """One input's rows (its own row last), in one locked write; the header comes with the first block.
 
@@ -48,7 +52,7 @@ class Journal:
             fcntl.flock(fd, fcntl.LOCK_EX)
             start = os.fstat(fd).st_size
             lead = "" if not start or os.pread(fd, 1, start - 1) == b"\n" else "\n"
-            header = "" if start else ",".join(MANIFEST_FIELDS) + "\n"
+            header = "" if start else MANIFEST_HEADER + "\n"
             text = lead + header + csv_text((asdict(r) for r in rows), MANIFEST_FIELDS, header=False)
             # a file name that is not UTF-8 is written as its own bytes, as the file system holds it
             data = memoryview(text.encode("utf-8", "surrogateescape"))

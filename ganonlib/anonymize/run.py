@@ -25,8 +25,8 @@ from tqdm.auto import tqdm
 
 from ganonlib.anonymize.decision import reason_keys
 from ganonlib.anonymize.generator import Anonymizer
-from ganonlib.anonymize.inputs import (InputFile, discover_inputs, display_name, photo_format_of, plan_photo_names,
-                                       prepare_output, video_name)
+from ganonlib.anonymize.inputs import (MANIFEST_NAME, InputFile, discover_inputs, display_name, photo_format_of,
+                                       plan_photo_names, prepare_output, video_name)
 from ganonlib.anonymize.journal import History, Journal
 from ganonlib.anonymize.photos import OutputImage, Photo, compose_photo, extract_photo, generate_faces
 from ganonlib.anonymize.video import ClipResult, VideoJob, clip_rows, start_video_worker, video_task
@@ -316,7 +316,8 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
     inputs = discover_inputs([Path(p) for p in input_path] if isinstance(input_path, list) else Path(input_path),
                              out_dir)
     prepare_output(out_dir)
-    journal = Journal(out_dir / "manifest.csv")
+    journal = Journal(out_dir / MANIFEST_NAME)
+    journal.create()
     done = journal.blocks()
     photo_fingerprint, video_fingerprint = fingerprint(anonymizer), fingerprint(anonymizer, True)
     todo, videos, reused, photos = [], [], 0, []

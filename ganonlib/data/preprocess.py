@@ -30,7 +30,8 @@ from ganonlib.config import PreprocessConfig
 from ganonlib.data.datasets import Record
 from ganonlib.faces.extract import FaceExtractor
 from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, atomic_write_npy,
-                         atomic_write_text, file_sha256, frame_csv, read_image, read_manifest, reusable, write_manifest)
+                         atomic_write_text, create_manifest, file_sha256, frame_csv, output_folder_problem, read_image,
+                         read_manifest, reusable, write_manifest)
 
 __all__ = ["OUTPUT_KINDS", "code_fingerprint", "fingerprint", "outcome_counts", "preprocess_dataset",
            "process_record"]
@@ -167,8 +168,11 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
         if rec.path.resolve().is_relative_to(resolved):
             raise ValueError(f"output folder {out_dir} holds the input {rec.path}: choose an output folder outside "
                              f"the input, so that no photo of yours is overwritten or deleted")
+    if problem := output_folder_problem(out_dir):
+        raise ValueError(problem)
     _extractor(cfg)  # fail fast, once, on a configuration error (unknown backend, missing weights)
     out_dir.mkdir(parents=True, exist_ok=True)
+    create_manifest(out_dir / "manifest.csv")
     previous = defaultdict(list)
     for row in read_manifest(out_dir / "manifest.csv"):
         previous[row.source].append(row)
