@@ -272,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     onnx.set_defaults(run=_export_onnx)
 
     sample = sub.add_parser("sample", help="build the bundled sample dataset")
-    sample.add_argument("output", nargs="?", default="data/sample")
+    sample.add_argument("output", nargs="?", default="data/sample",
+                        help="output folder, new, empty or an earlier build's (default: data/sample)")
     _add_config_options(sample, SampleConfig, skip=("out_dir",))
     sample.set_defaults(run=_sample)
 

@@ -324,36 +324,38 @@ def display_name(path: str | os.PathLike) -> str:
     return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
-def create_manifest(path: str | os.PathLike) -> None:
-    """Write the header now, before any output, if the manifest is new (under the lock the appenders take): a folder
-    holding the kit's manifest is an earlier run's, which a later run may write into, a run killed before its first
-    row included."""
+def create_manifest(path: str | os.PathLike, header: str = MANIFEST_HEADER) -> None:
+    """Write the ``header`` line now, before any output, if the manifest (or index) is new, under the lock the
+    appenders take: a folder holding the kit's manifest is an earlier run's, which a later run may write into, a run
+    killed before its first row included."""
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if not os.fstat(fd).st_size:
-            os.write(fd, (MANIFEST_HEADER + "\n").encode())
+            os.write(fd, (header + "\n").encode())
     finally:
         os.close(fd)
 
 
-def _is_kit_manifest(path: Path) -> bool:
-    """A regular file that is empty (a run killed as it created it) or starts with the kit's header line."""
+def _starts_with(path: Path, header: str) -> bool:
+    """A regular file that is empty (a run killed as it created it) or starts with the ``header`` line."""
     try:
         with open(path, "rb") as handle:
-            first = handle.readline(len(MANIFEST_HEADER) + 3)
+            first = handle.readline(len(header) + 3)
     except OSError:
         return False
-    return first == b"" or first.rstrip(b"\r\n") == MANIFEST_HEADER.encode()
+    return first == b"" or first.rstrip(b"\r\n") == header.encode()
 
 
-def output_folder_problem(out_dir: str | os.PathLike) -> str:
+def output_folder_problem(out_dir: str | os.PathLike, marker: str = "manifest.csv",
+                          header: str = MANIFEST_HEADER) -> str:
     """Why a run cannot write into the existing folder ``out_dir`` without costing a file of the user's, or "".
 
-    A run writes ``summary.json``, ``manifest.csv`` and its outputs' names over whatever is there, so an existing
-    folder must be empty or an earlier run's (its manifest starts with the kit's header), and hold no link to a folder,
-    nor a linked manifest, through which a write would land outside it. Names starting with "." are not looked at:
-    the kit writes none but its own temporary files."""
+    A run writes its ``marker`` file (the manifest; the sample's index), ``summary.json`` and its outputs' names over
+    whatever is there, and removes what an earlier marker lists, so an existing folder must be empty or an earlier
+    run's (its marker starts with the kit's ``header``, written before any output), and hold no link to a folder, nor
+    a linked marker, through which a write would land outside it. Names starting with "." are not looked at: the kit
+    writes none but its own temporary files."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return ""  # new (created by the run), or a file (refused where the folder is made)
@@ -363,14 +365,14 @@ def output_folder_problem(out_dir: str | os.PathLike) -> str:
         return f"cannot read output folder {display_name(out_dir)}: {err.strerror or err}"
     if not names:
         return ""
-    manifest = out_dir / "manifest.csv"
+    manifest = out_dir / marker
     if manifest.is_symlink() or (manifest.exists() and not manifest.is_file()):
-        return (f"{display_name(manifest)} is a link or not a file: the run writes its rows there, and would write "
-                f"outside the output folder; choose a new or empty folder")
-    if not _is_kit_manifest(manifest):
-        return (f"output {display_name(out_dir)} already holds files that no run of the kit wrote (no manifest of the "
-                f"kit there): choose a new or empty folder, or an earlier run's output folder, so that no file of "
-                f"yours is overwritten")
+        return (f"{display_name(manifest)} is a link or not a file: the run writes there, and would write outside "
+                f"the output folder; choose a new or empty folder")
+    if not _starts_with(manifest, header):
+        return (f"output {display_name(out_dir)} already holds files that no run of the kit wrote (no {marker} of "
+                f"the kit there): choose a new or empty folder, or an earlier run's output folder, so that no file "
+                f"of yours is overwritten")
     for folder, dirs, _ in os.walk(out_dir):
         for name in dirs:
             if os.path.islink(os.path.join(folder, name)):

@@ -72,10 +72,22 @@ def test_sample_command_takes_its_options_from_the_sample_config(tmp_path, capsy
 
 
 def test_sample_keeps_files_it_did_not_write_and_drops_only_its_own_old_variants(tmp_path, capsys):
+    # a folder of the user's, with or without an index.csv naming their photos: refused, nothing touched
+    mine = tmp_path / "mine"
+    (mine / "images").mkdir(parents=True)
+    (mine / "images" / "my_holiday.png").write_bytes(b"a user's photo")
+    for index in (None, "file,caption\nimages/my_holiday.png,beach\n"):
+        if index:
+            (mine / "index.csv").write_text(index)
+        assert main(["sample", str(mine), "--variants-per-photo", "2"]) == 2
+        assert "no index.csv of the kit there" in capsys.readouterr().err
+        assert (mine / "images" / "my_holiday.png").read_bytes() == b"a user's photo"
+        expected = ["images", "my_holiday.png", *(["index.csv"] if index else [])]
+        assert sorted(p.name for p in mine.rglob("*")) == sorted(expected)
+    # the kit's own folder, a user's file put in it later: rebuilt, the user's file stays
     out = tmp_path / "s"
-    (out / "images").mkdir(parents=True)
-    (out / "images" / "my_holiday.png").write_bytes(b"a user's photo")
     assert main(["sample", str(out), "--variants-per-photo", "3"]) == 0
+    (out / "images" / "my_holiday.png").write_bytes(b"a user's photo")
     assert main(["sample", str(out), "--variants-per-photo", "2"]) == 0  # fewer variants: the third ones go
     capsys.readouterr()
     names = sorted(p.name for p in (out / "images").iterdir())

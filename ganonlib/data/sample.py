@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
 from ganonlib.config import SampleConfig
-from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_text
+from ganonlib.io import atomic_write_csv, atomic_write_image, atomic_write_text, create_manifest, output_folder_problem
 
 __all__ = ["PHOTOS", "augment", "build_sample", "load_photo"]
 
@@ -83,10 +83,20 @@ def _listed(out: Path) -> list[str]:
         return []
 
 
+_INDEX_COLUMNS = ["file", "split", "photo", "variant", "augment"]
+_INDEX_HEADER = ",".join(_INDEX_COLUMNS)
+
+
 def build_sample(cfg: SampleConfig) -> dict:
     """Write ``images/<photo>_<k>.png``, ``index.csv`` (file, split, photo, variant, parameters) and
-    ``PROVENANCE.md`` to ``cfg.out_dir``. Variant 0 is the unaugmented photo. Same seed, same bytes."""
+    ``PROVENANCE.md`` to ``cfg.out_dir``, which must be new, empty or an earlier build's (ValueError otherwise).
+    Variant 0 is the unaugmented photo. Same seed, same bytes."""
     out = Path(cfg.out_dir)
+    # a folder of the user's (an index.csv of theirs names files the stale sweep below would delete) is refused
+    if problem := output_folder_problem(out, "index.csv", _INDEX_HEADER):
+        raise ValueError(problem)
+    out.mkdir(parents=True, exist_ok=True)
+    create_manifest(out / "index.csv", _INDEX_HEADER)
     rng = np.random.default_rng(cfg.seed)
     rows = []
     for photo in PHOTOS:
@@ -101,7 +111,7 @@ def build_sample(cfg: SampleConfig) -> dict:
     # a user's, stays
     for stale in set(_listed(out)) - {r["file"] for r in rows}:
         (out / stale).unlink(missing_ok=True)
-    atomic_write_csv(out / "index.csv", rows, list(rows[0]))
+    atomic_write_csv(out / "index.csv", rows, _INDEX_COLUMNS)
     atomic_write_text(out / "PROVENANCE.md", _provenance(cfg, rows))
     return {"images": len(rows), "photos": len(PHOTOS),
             "per_split": {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")}}
