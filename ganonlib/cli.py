@@ -230,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train the GAN on preprocessed pairs (paper 3.4; defaults: the paper's)")
     train.add_argument("input", help="a folder written by `ganon preprocess` (index.csv, images/, points/)")
-    train.add_argument("output", help="output folder: checkpoint.pt, generator.pt, losses.csv, samples/")
+    train.add_argument("output", help="output folder, new, empty or an earlier training's: checkpoint.pt, "
+                                      "generator.pt, losses.csv, samples/, live/")
     _add_config_options(train, GanTrainConfig, skip=_NOT_TRAIN_OPTIONS)
     train.set_defaults(run=_train)
 

@@ -43,10 +43,12 @@ __all__ = [
     "read_images",
     "read_manifest",
     "reusable",
+    "same_file",
     "to_rgb8",
     "write_manifest",
     "MANIFEST_FIELDS",
     "MANIFEST_HEADER",
+    "MANIFEST_NAME",
     "MAX_SIDE",
 ]
 
@@ -176,6 +178,15 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Both paths name one existing file (through links or other spellings): a command told to write its result
+    over its own input must refuse, or the input is lost."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -285,6 +296,7 @@ class ManifestRow:
 
 MANIFEST_FIELDS = [f.name for f in fields(ManifestRow)]
 MANIFEST_HEADER = ",".join(MANIFEST_FIELDS)  # every manifest's first line
+MANIFEST_NAME = "manifest.csv"  # in every folder a run of the kit writes: what marks the folder as the kit's
 
 
 def csv_quoting(values: Iterable[Any]) -> int:
@@ -347,7 +359,7 @@ def _starts_with(path: Path, header: str) -> bool:
     return first == b"" or first.rstrip(b"\r\n") == header.encode()
 
 
-def output_folder_problem(out_dir: str | os.PathLike, marker: str = "manifest.csv",
+def output_folder_problem(out_dir: str | os.PathLike, marker: str = MANIFEST_NAME,
                           header: str = MANIFEST_HEADER) -> str:
     """Why a run cannot write into the existing folder ``out_dir`` without costing a file of the user's, or "".
 
@@ -365,11 +377,11 @@ def output_folder_problem(out_dir: str | os.PathLike, marker: str = "manifest.cs
         return f"cannot read output folder {display_name(out_dir)}: {err.strerror or err}"
     if not names:
         return ""
-    manifest = out_dir / marker
-    if manifest.is_symlink() or (manifest.exists() and not manifest.is_file()):
-        return (f"{display_name(manifest)} is a link or not a file: the run writes there, and would write outside "
+    marker_path = out_dir / marker
+    if marker_path.is_symlink() or (marker_path.exists() and not marker_path.is_file()):
+        return (f"{display_name(marker_path)} is a link or not a file: the run writes there, and would write outside "
                 f"the output folder; choose a new or empty folder")
-    if not _starts_with(manifest, header):
+    if not _starts_with(marker_path, header):
         return (f"output {display_name(out_dir)} already holds files that no run of the kit wrote (no {marker} of "
                 f"the kit there): choose a new or empty folder, or an earlier run's output folder, so that no file "
                 f"of yours is overwritten")

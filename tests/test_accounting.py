@@ -239,6 +239,29 @@ def test_an_output_folder_holding_the_users_files_is_refused(tmp_path, generator
     assert "is a link or not a file" in capsys.readouterr().err
 
 
+def test_a_photo_that_leads_into_the_output_folder_is_not_read(tmp_path, generator_file, astronaut, capsys):
+    """A link in the input to a file in OUT, or a photo listed from OUT, would have its output written over it:
+    it gets an error row and stays as it was; the other photos are anonymized."""
+    from ganonlib.io import MANIFEST_HEADER
+
+    photos = _photos(tmp_path / "in", 1, astronaut)
+    out = tmp_path / "out"
+    (out / "photos").mkdir(parents=True)
+    (out / "manifest.csv").write_text(MANIFEST_HEADER + "\n")  # an earlier run's folder
+    Image.fromarray(astronaut).resize((256, 256)).save(out / "photos" / "me.png")
+    mine = (out / "photos" / "me.png").read_bytes()
+    (photos / "me.png").symlink_to(out / "photos" / "me.png")
+    assert main(["anonymize", str(photos), str(out), "--weights", str(generator_file), "--device", "cpu"]) == 0
+    rows = {Path(r.source).name: r for r in read_manifest(out / "manifest.csv") if r.face < 0}
+    assert rows["me.png"].outcome == "error" and rows["me.png"].reason.startswith("inside_output: ")
+    assert rows["p00.png"].outcome == "ok" and (out / "photos" / "p00.png").is_file()
+    assert (out / "photos" / "me.png").read_bytes() == mine
+    assert "1 failed" in capsys.readouterr().out
+    listed = {e.rel: e.problem.split(":")[0] for e in
+              discover_inputs([out / "photos" / "me.png", photos / "p00.png"], out)}
+    assert listed == {"me.png": "inside_output", "p00.png": ""}
+
+
 def test_the_manifest_header_is_written_before_any_output(tmp_path):
     from ganonlib.io import MANIFEST_HEADER
 

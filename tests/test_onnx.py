@@ -73,3 +73,21 @@ def test_an_output_that_is_a_folder_or_unwritable_is_one_line(exported, lightnin
         assert main(argv) == code, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("ganon: ") and "Traceback" not in err, err
+
+
+def test_a_command_told_to_write_over_its_own_input_keeps_it(exported, lightning_checkpoint, tmp_path, capsys):
+    """convert-checkpoint and export-onnx refuse an output that is their input, named directly or through a link."""
+    weights = tmp_path / "generator.pt"
+    weights.write_bytes(exported[0].read_bytes())
+    checkpoint = tmp_path / "last.ckpt"
+    checkpoint.write_bytes(lightning_checkpoint.read_bytes())
+    (tmp_path / "link.ckpt").symlink_to(checkpoint)
+    before = {p: p.read_bytes() for p in (weights, checkpoint)}
+    for argv in (["convert-checkpoint", str(checkpoint), str(checkpoint)],
+                 ["convert-checkpoint", str(checkpoint), str(tmp_path / "link.ckpt")],
+                 ["export-onnx", "--weights", str(weights), "--output", str(weights)]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "itself: name another file to write" in err, err
+    assert {p: p.read_bytes() for p in (weights, checkpoint)} == before
+    assert (tmp_path / "link.ckpt").is_symlink()

@@ -109,3 +109,32 @@ def test_the_trainer_imports_nothing_the_gpu_checks_machine_lacks():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(done.stdout.split())
     assert not loaded & {"mediapipe", "yaml", "cv2", "scipy", "sklearn", "timm", "deepface", "papermill"}
+
+
+def test_an_output_folder_holding_the_users_files_is_refused_before_training(pairs, tmp_path, capsys):
+    """A training writes generator.pt, checkpoint.pt, losses.csv, samples/ and live/ and deletes earlier losses and
+    grids: an existing folder of other files is refused, one line and exit 2, untouched; a link among its names
+    too. An earlier training's folder, an empty and a new one pass."""
+    from ganonlib.cli import main
+    from ganonlib.train.gan import training_folder_problem
+
+    mine = tmp_path / "mine"
+    (mine / "samples").mkdir(parents=True)
+    (mine / "losses.csv").write_text("date,kg\n2026-12-01,71\n")
+    (mine / "samples" / "epoch_001.png").write_bytes(b"my own picture")
+    (mine / "notes.txt").write_text("mine\n")
+    before = {p: p.read_bytes() for p in mine.rglob("*") if p.is_file()}
+    args = ["--epochs", "1", "--batch-size", "2", "--device", "cpu", "--max-steps-per-epoch", "1"]
+    assert main(["train", str(pairs), str(mine), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already holds files a training does not write (notes.txt)" in err, err
+    assert {p: p.read_bytes() for p in mine.rglob("*") if p.is_file()} == before
+
+    ours = tmp_path / "ours"
+    (ours / "live").mkdir(parents=True)
+    for name in (GENERATOR, f"{GENERATOR}.sha256", CHECKPOINT, "losses.csv", "generator.onnx", ".gitignore"):
+        (ours / name).write_bytes(b"")
+    (tmp_path / "empty").mkdir()
+    assert [training_folder_problem(p) for p in (ours, tmp_path / "empty", tmp_path / "new")] == ["", "", ""]
+    (ours / "samples").symlink_to(mine / "samples")
+    assert "samples is a link" in training_folder_problem(ours)

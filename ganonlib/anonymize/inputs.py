@@ -23,11 +23,9 @@ from pathlib import Path
 
 from ganonlib.io import display_name, output_folder_problem
 
-__all__ = ["MANIFEST_NAME", "PHOTO_WRITE_FORMATS", "InputError", "InputFile", "PhotoTarget",
+__all__ = ["PHOTO_WRITE_FORMATS", "InputError", "InputFile", "PhotoTarget",
            "check_output_folder", "check_paths", "crop_name", "discover_inputs", "display_name", "photo_format_of",
            "plan_photo_names", "prepare_output", "video_name"]
-
-MANIFEST_NAME = "manifest.csv"
 
 # room for the longest suffix an output name adds to the input's: a crop's "_f9999.png", a renamed photo's "_gif_9.png"
 _CROP_SUFFIX_ROOM = len("_f9999.png")
@@ -155,14 +153,22 @@ def prepare_output(out_dir: Path) -> None:
         raise InputError(f"cannot write to output folder {display_name(out_dir)}: {err.strerror or err}") from None
 
 
-def _entry(path: Path, rel: str, name_max: int) -> InputFile:
-    """Classify one entry found in the input tree."""
+def _entry(path: Path, rel: str, name_max: int, out: Path | None = None) -> InputFile:
+    """Classify one entry found in the input tree; ``out``: the resolved output folder, where the entry may lead
+    (a link, a listed photo)."""
     try:
         st = path.stat()
     except FileNotFoundError:
         return InputFile(path, rel, "dangling_symlink: the link points to nothing")
     except OSError as err:
         return InputFile(path, rel, f"unreadable: {err.strerror or err}")
+    try:
+        inside = out is not None and _inside(path.resolve(), out)
+    except OSError as err:  # a loop of links
+        return InputFile(path, rel, f"unreadable: {err.strerror or err}")
+    if inside:  # an output of the run could replace the very file it was made from
+        return InputFile(path, rel, "inside_output: the file lies in the output folder (through a link, or listed "
+                                    "from there): not read, so that no output replaces it")
     if not stat.S_ISREG(st.st_mode):
         return InputFile(path, rel, "not_a_file: neither a photo nor a folder (device, pipe or socket)", "skipped")
     if not os.access(path, os.R_OK):
@@ -190,8 +196,8 @@ def _walk(root: Path, folder: Path, skip: Path, name_max: int, found: list[Input
         elif entry.is_symlink() and path.is_dir():
             found.append(InputFile(path, rel, "symlink_to_folder: not followed (it could loop); link the photos "
                                               "themselves or pass the folder", "skipped"))
-        else:
-            found.append(_entry(path, rel, name_max))
+        else:  # only a link can lead into the output folder: the walk never enters it
+            found.append(_entry(path, rel, name_max, skip if entry.is_symlink() else None))
 
 
 def check_output_folder(out_dir: Path) -> None:
@@ -222,13 +228,14 @@ def check_paths(inputs: Path | list[Path], out_dir: Path) -> tuple[Path, int]:
 
 def discover_inputs(inputs: Path | list[Path], out_dir: Path) -> list[InputFile]:
     """Every entry of a photo, a folder tree or a list of photos, in a stable order, each with the relative name its
-    outputs take, after :func:`check_paths`. An output folder inside the input folder is left out of the walk."""
+    outputs take, after :func:`check_paths`. An output folder inside the input folder is left out of the walk; an
+    entry that leads into the output folder (a link, a listed photo) gets the problem ``inside_output``."""
     out, name_max = check_paths(inputs, out_dir)
     if isinstance(inputs, list):
         found, seen = [], set()
         for p in map(Path, inputs):
             rel = p.name
-            entry = _entry(p, rel, name_max) if rel not in seen else \
+            entry = _entry(p, rel, name_max, out) if rel not in seen else \
                 InputFile(p, rel, "name_collision: another listed photo has the same file name")
             seen.add(rel)
             found.append(entry)

@@ -25,8 +25,8 @@ from tqdm.auto import tqdm
 
 from ganonlib.anonymize.decision import reason_keys
 from ganonlib.anonymize.generator import Anonymizer
-from ganonlib.anonymize.inputs import (MANIFEST_NAME, InputFile, discover_inputs, display_name, photo_format_of,
-                                       plan_photo_names, prepare_output, video_name)
+from ganonlib.anonymize.inputs import (InputFile, discover_inputs, display_name, photo_format_of, plan_photo_names,
+                                       prepare_output, video_name)
 from ganonlib.anonymize.journal import History, Journal
 from ganonlib.anonymize.photos import OutputImage, Photo, compose_photo, extract_photo, generate_faces
 from ganonlib.anonymize.video import ClipResult, VideoJob, clip_rows, start_video_worker, video_task
@@ -34,7 +34,7 @@ from ganonlib.anonymize.video_io import sniff_video
 from ganonlib.config import AnonymizeConfig, changing
 from ganonlib.faces.finder import FaceFinder, start_finder_worker
 from ganonlib.faces.search import size_histogram
-from ganonlib.io import ManifestRow, atomic_write_image, atomic_write_json, file_sha256, reusable
+from ganonlib.io import MANIFEST_NAME, ManifestRow, atomic_write_image, atomic_write_json, file_sha256, reusable
 from ganonlib.workers import Crashed, CrashSafePool
 
 __all__ = ["RUN_KEYS", "OutputWriteError", "SEARCH_LIMITS", "StrictModeError", "anonymize_files", "check_strict",

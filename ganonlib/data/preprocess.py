@@ -29,9 +29,9 @@ from ganonlib.cluster import parallel_backend
 from ganonlib.config import PreprocessConfig
 from ganonlib.data.datasets import Record
 from ganonlib.faces.extract import FaceExtractor
-from ganonlib.io import (ImageReadError, ManifestRow, atomic_write_image, atomic_write_json, atomic_write_npy,
-                         atomic_write_text, create_manifest, file_sha256, frame_csv, output_folder_problem, read_image,
-                         read_manifest, reusable, write_manifest)
+from ganonlib.io import (MANIFEST_NAME, ImageReadError, ManifestRow, atomic_write_image, atomic_write_json,
+                         atomic_write_npy, atomic_write_text, create_manifest, file_sha256, frame_csv,
+                         output_folder_problem, read_image, read_manifest, reusable, write_manifest)
 
 __all__ = ["OUTPUT_KINDS", "code_fingerprint", "fingerprint", "outcome_counts", "preprocess_dataset",
            "process_record"]
@@ -172,9 +172,9 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
         raise ValueError(problem)
     _extractor(cfg)  # fail fast, once, on a configuration error (unknown backend, missing weights)
     out_dir.mkdir(parents=True, exist_ok=True)
-    create_manifest(out_dir / "manifest.csv")
+    create_manifest(out_dir / MANIFEST_NAME)
     previous = defaultdict(list)
-    for row in read_manifest(out_dir / "manifest.csv"):
+    for row in read_manifest(out_dir / MANIFEST_NAME):
         previous[row.source].append(row)
 
     current = fingerprint(cfg)
@@ -197,7 +197,7 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
     rows.sort(key=lambda r: (r.source, r.face))
 
     removed = _remove_stale(out_dir, [r for rs in previous.values() for r in rs], rows)
-    write_manifest(out_dir / "manifest.csv", rows)
+    write_manifest(out_dir / MANIFEST_NAME, rows)
     atomic_write_text(out_dir / "index.csv", frame_csv(_index(records, rows)))
     summary = _summary(rows, len(records), len(records) - len(todo), removed, cfg)
     # what this run reused or removed depends on the runs before it: returned, not written, so that the folder's
@@ -208,5 +208,5 @@ def preprocess_dataset(records: list[Record], out_dir: str | Path, cfg: Preproce
 
 def outcome_counts(out_dir: str | Path) -> pd.Series:
     """Rows of ``manifest.csv`` counted by outcome and reason code (``ok`` rows have an empty reason)."""
-    manifest = pd.read_csv(Path(out_dir) / "manifest.csv", keep_default_na=False)
+    manifest = pd.read_csv(Path(out_dir) / MANIFEST_NAME, keep_default_na=False)
     return manifest.groupby([manifest.outcome, manifest.reason.str.split(":").str[0].rename("reason")]).size()

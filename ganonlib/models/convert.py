@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from ganonlib.io import same_file
 from ganonlib.models.generator_file import check_image_size, save_generator
 from ganonlib.models.networks import GeneratorUNet
 from ganonlib.weights import WeightsError, verify_sha256
@@ -128,6 +129,8 @@ def convert_lightning_checkpoint(src: str | Path, dst: str | Path, image_size: i
     src, dst = Path(src), Path(dst)
     if dst.is_dir():
         raise WeightsError(f"{dst} is a folder: name the generator file to write (e.g. {dst / 'generator.pt'})")
+    if same_file(src, dst):
+        raise WeightsError(f"{dst} is the checkpoint itself: name another file to write, so the checkpoint is kept")
     if image_size is not None:  # refused before the checkpoint is even read
         check_image_size(image_size, "--image-size")
     verify_sha256(src, sha256)

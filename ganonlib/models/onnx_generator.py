@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganonlib.io import atomic_write_bytes, file_sha256
+from ganonlib.io import atomic_write_bytes, file_sha256, same_file
 from ganonlib.models.generator_file import load_generator
 from ganonlib.weights import MissingWeightsError
 
@@ -70,6 +70,8 @@ def export_onnx(weights: str | Path, out: str | Path | None = None, opset: int =
     out = Path(out) if out else onnx_path(weights)
     if out.is_dir():
         raise ValueError(f"{out} is a folder: name the .onnx file to write")
+    if same_file(weights, out):
+        raise ValueError(f"{out} is the generator file itself: name another file to write, so the weights are kept")
     generator, trained = load_generator(weights, torch.device("cpu"))
     size = trained.image_size
     example = torch.zeros(1, 3, size, size)

@@ -36,11 +36,16 @@ from ganonlib.progress import progress_bar
 from ganonlib.train.live import TrainingLog
 
 __all__ = ["GanTrainConfig", "TrainingDiverged", "build_models", "load_checkpoint", "train_gan", "training_step",
-           "write_sample_grid"]
+           "training_folder_problem", "write_sample_grid"]
 
 CHECKPOINT = "checkpoint.pt"
 LOSS_NAMES = ("g_total", "g_gan", "g_l1", "d_total")  # the order of StepLosses.stacked()
 GENERATOR = "generator.pt"
+# every name a training (or a published generator's conversion) writes in its folder, and all it ever deletes there
+OUTPUT_NAMES = frozenset({GENERATOR, f"{GENERATOR}.sha256", CHECKPOINT, "losses.csv", "samples", "live"})
+# and what else of the kit's lies there: `ganon export-onnx` writes the generator's ONNX file beside it (a training
+# leaves it alone; the onnx backend refuses it once stale)
+KIT_NAMES = OUTPUT_NAMES | {Path(GENERATOR).with_suffix(".onnx").name}
 
 
 class TrainingDiverged(RuntimeError):
@@ -314,6 +319,31 @@ def _append_loss_row(path: Path, row: dict) -> None:
     rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: (f"{v:.6f}" if isinstance(v, float) else v)
                                                                     for k, v in row.items()}]
     atomic_write_csv(path, rows, list(row))
+
+
+def training_folder_problem(out_dir: str | Path) -> str:
+    """Why a training cannot write into the existing folder ``out_dir`` without costing a file of the user's, or "".
+
+    A training writes the names of :data:`OUTPUT_NAMES` over what is there and, training afresh, deletes the
+    earlier losses and sample grids (DVCLive clears its own folders), so an existing folder may hold nothing but
+    :data:`KIT_NAMES` (names starting with "." aside: no file of the kit's), and none of them as a link through
+    which a write would land outside it. A new folder, an empty one and an earlier training's (``models/gan/``)
+    pass."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return ""
+    try:
+        names = sorted(entry.name for entry in os.scandir(out_dir) if not entry.name.startswith("."))
+    except OSError as err:
+        return f"cannot read output folder {out_dir}: {err.strerror or err}"
+    if others := [name for name in names if name not in KIT_NAMES]:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        return (f"output {out_dir} already holds files a training does not write ({shown}): choose a new or empty "
+                f"folder, or an earlier training's, so that no file of yours is overwritten or deleted")
+    if links := [name for name in names if name in OUTPUT_NAMES and (out_dir / name).is_symlink()]:
+        return (f"{out_dir / links[0]} is a link: a training's writes through it would land outside the output "
+                f"folder; remove the link or choose another folder")
+    return ""
 
 
 def train_gan(cfg: GanTrainConfig) -> dict:

@@ -24,9 +24,12 @@ __all__ = ["launch", "train"]
 
 
 def train(cfg: GanTrainConfig) -> dict:
-    """Train the GAN as ``cfg`` says and return the run's summary."""
-    from ganonlib.train.gan import train_gan
+    """Train the GAN as ``cfg`` says and return the run's summary; ValueError, before any work, for an output
+    folder that holds files of the user's (:func:`ganonlib.train.gan.training_folder_problem`)."""
+    from ganonlib.train.gan import train_gan, training_folder_problem
 
+    if problem := training_folder_problem(cfg.out_dir):
+        raise ValueError(problem)
     if cfg.gpus > 1 and "WORLD_SIZE" not in os.environ:
         return launch(cfg)
     return train_gan(cfg)
