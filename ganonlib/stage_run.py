@@ -6,19 +6,47 @@ kit raises for the user to mend (a setting out of range, a dataset, weights file
 ``--strict``) is no bug: the stage then ends as ``ganon`` does, with that one message and exit code 2, and the
 executed notebook (``reports/notebooks/``) keeps the cell's traceback for whoever wants it. Any other error keeps both
 tracebacks. Only the exception's name crosses from the kernel, so :data:`MENDABLE` names each such class, subclasses
-included (``tests/test_stage_run.py`` checks the list against the library's classes).
+included (``tests/test_stage_run.py`` checks the list against the library's classes). A stage whose parameters
+``params.yaml`` lacks stops the same way, before its notebook runs (:func:`missing_params`).
 """
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
-__all__ = ["MENDABLE", "main"]
+__all__ = ["MENDABLE", "main", "missing_params"]
 
 MENDABLE = frozenset({
     "ConfigError", "DatasetError", "MissingWeightsError", "WeightsError", "DownloadError", "UnsafeCheckpointError",
     "OnnxMismatchError", "InputError", "StrictModeError", "ClusterError", "WorkerError",
 })
+
+
+def missing_params(stage: str, root: str | Path = ".") -> list[str]:
+    """The parameters ``stage`` records (its ``params`` in ``dvc.yaml``, ``${item}`` filled in) that ``params.yaml``
+    lacks. DVC reads them only once the stage has run, to write the lock, and then fails it: a params.yaml kept from
+    an older kit, or copied from elsewhere, would cost the whole run. Nothing is checked outside a DVC project."""
+    import yaml
+
+    root = Path(root)
+    if not (root / "dvc.yaml").is_file() or not (root / "params.yaml").is_file():
+        return []
+    name, _, item = stage.partition("@")
+    definition = (yaml.safe_load((root / "dvc.yaml").read_text()).get("stages") or {}).get(name) or {}
+    keys = [k.replace("${item}", item) for k in definition.get("do", definition).get("params") or []
+            if isinstance(k, str)]
+    params = yaml.safe_load((root / "params.yaml").read_text()) or {}
+
+    def present(key: str) -> bool:
+        node = params
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    return sorted(k for k in keys if "${" not in k and not present(k))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     from papermill.exceptions import PapermillExecutionError
 
     args = sys.argv[1:] if argv is None else argv
+    stage = os.environ.get("DVC_STAGE", "")
+    if missing := stage and missing_params(stage):
+        print(f"{stage}: params.yaml has no {', '.join(missing)}: settings this version of the kit records for the "
+              f"stage (docs/parameters.md gives each one's default); add them, as the repository's params.yaml has "
+              f"them", file=sys.stderr)
+        return 2
     try:
         papermill.main(args=args, prog_name="papermill", standalone_mode=False)
     except PapermillExecutionError as err:

@@ -190,3 +190,8 @@ def test_the_papers_settings_use_the_published_generator_and_leave_training_out_
     stages = _run(tmp_path, str(BIN / "dvc"), "stage", "list", "--name-only").split()
     assert "generator@publication" in stages and not any(s.startswith(("generator@train", "train")) for s in stages)
     assert {"preprocess@celeba", "anonymize_ours@wider", "eval_attributes@celeba", "paper_report"} <= set(stages)
+    # every parameter a stage records is in the paper's settings, or DVC fails the stage after its run, when it
+    # writes the lock (the runner's check, which finds what DVC finds: tests/test_stage_run.py)
+    from ganonlib.stage_run import missing_params
+
+    assert {stage: missing for stage in stages if (missing := missing_params(stage, tmp_path))} == {}

@@ -66,3 +66,44 @@ def test_any_other_error_keeps_its_tracebacks(tmp_path):
     run = _run(tmp_path, "raise ValueError('a bug')")
     assert run.returncode == 1
     assert "Traceback" in run.stderr and "ValueError: a bug" in run.stderr
+
+
+def _dvc_stages(project: Path) -> dict[str, list[str]]:
+    """Every stage DVC resolves in ``project`` -> the parameters it records that params.yaml lacks, as DVC sees it."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo:
+        return {stage.name: sorted(k for dep in stage.deps if isinstance(dep, ParamsDependency)
+                                   for k in set(dep.params) - set(dep.read_params()))
+                for stage in repo.index.stages}
+
+
+def test_a_parameter_missing_from_params_yaml_stops_the_stage_before_it_runs(tmp_path):
+    """DVC reads a stage's parameters only to write the lock, after the run, and fails the stage there; the runner
+    finds the same missing keys as DVC, before the notebook starts."""
+    import yaml
+
+    from ganonlib.stage_run import missing_params
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    del params["anonymize"]["search_device"], params["preprocess"]["margin"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text())
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([str(Path(sys.executable).with_name("dvc")), "init", "-q"], cwd=tmp_path, check=True)
+    expected = _dvc_stages(tmp_path)
+    assert expected["anonymize_ours@sample"] == ["anonymize.search_device", "preprocess.margin"]
+    assert expected["preprocess@sample"] == ["preprocess.margin"] and expected["generator@train"] == []
+    assert {stage: missing_params(stage, tmp_path) for stage in expected} == expected
+    assert all(not missing_params(stage, ROOT) for stage in expected)
+
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "in.ipynb")
+    run = subprocess.run([sys.executable, "-m", "ganonlib.stage_run", "in.ipynb", "out.ipynb", "-k", "python3"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                         env={**os.environ, "DVC_STAGE": "anonymize_ours@sample"})
+    assert run.returncode == 2 and not (tmp_path / "out.ipynb").exists()
+    assert run.stderr.strip() == (
+        "anonymize_ours@sample: params.yaml has no anonymize.search_device, preprocess.margin: settings this version "
+        "of the kit records for the stage (docs/parameters.md gives each one's default); add them, as the "
+        "repository's params.yaml has them")
