@@ -51,7 +51,7 @@ def test_a_clip_whose_held_frames_do_not_fit_is_an_error_row(tmp_path, generator
     anonymizer = Anonymizer(AnonymizeConfig(weights=str(generator_file), device="cpu"), follow_generator=True)
     monkeypatch.setattr(video, "available_mib", lambda: 6)  # 640 x 360 x 7 held frames need 4.8 MiB
     job = video.VideoJob(str(tmp_path / "clip.mp4"), "clip.mp4", "clip.mp4", "", "mp4", str(tmp_path / "out.mp4"),
-                         progress=False)
+                         str(tmp_path / "out.partial"), progress=False)
     reason = video.video_task((anonymizer, None), job)  # refused before any frame is searched
     assert reason.startswith("too_large: 640x360: the 5 frames held back") and not (tmp_path / "out.mp4").exists()
     rows = video.clip_rows(job, reason, "videos/clip.mp4", "", "blur")

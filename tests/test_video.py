@@ -209,6 +209,33 @@ def test_the_command_line_takes_videos_and_photos_mixed(generator_file, clip, tm
 
 
 @pytest.mark.slow
+def test_a_clip_written_beside_another_named_like_its_partial_copy_leaves_it_whole(generator_file, tmp_path,
+                                                                                    capsys):
+    """A clip's unfinished copy once lay at videos/<name>.partial: the output of an input of that name, which a rerun
+    that redid the first clip and reused the second wrote over and renamed away (the manifest still listed it)."""
+    from ganonlib.cli import main
+    from ganonlib.data.synthetic_video import write_synthetic_clip
+    from ganonlib.io import read_manifest
+
+    photos, out = tmp_path / "in", tmp_path / "out"
+    photos.mkdir()
+    write_synthetic_clip(photos / "talk.mp4", frames=3, audio=False)
+    write_synthetic_clip(photos / "talk.mp4.partial", frames=4, audio=False)  # say, a download's unfinished copy
+    args = [str(photos), str(out), "--weights", str(generator_file), "--device", "cpu", "--workers", "1"]
+    assert main(["anonymize", *args]) == 0
+    second = (out / "videos" / "talk.mp4.partial").read_bytes()
+    write_synthetic_clip(photos / "talk.mp4", frames=5, audio=False)  # the first clip changes, the second does not
+    capsys.readouterr()
+    assert main(["anonymize", *args]) == 0
+    assert "1 reused from an earlier run" in capsys.readouterr().out
+    assert (out / "videos" / "talk.mp4.partial").read_bytes() == second
+    assert probe_video(out / "videos" / "talk.mp4").frames == 5
+    listed = {p for r in read_manifest(out / "manifest.csv") for p in r.outputs.split(";") if p}
+    assert {"videos/talk.mp4", "videos/talk.mp4.partial"} <= listed and all((out / p).is_file() for p in listed)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.csv", "summary.json", "videos"]  # no .partial left
+
+
+@pytest.mark.slow
 def test_the_video_worker_follows_changed_settings(models, clip, tmp_path):
     from dataclasses import replace
 
@@ -349,7 +376,7 @@ def test_a_truncated_video_says_how_many_frames_it_lost(models, clip, tmp_path):
     assert probe_video(cut).frames == FRAMES
     result = _anonymize(models, cut, tmp_path / "out.mp4", detect_every=1)
     assert 0 < result.frames < FRAMES and probe_video(tmp_path / "out.mp4").frames == result.frames
-    job = VideoJob(str(cut), "cut.mp4", "cut.mp4", "", "mp4", str(tmp_path / "out.mp4"))
+    job = VideoJob(str(cut), "cut.mp4", "cut.mp4", "", "mp4", str(tmp_path / "out.mp4"), str(tmp_path / "cut.partial"))
     row = clip_rows(job, result, "videos/cut.mp4", "", "blur")[-1]
     assert f"truncated: the container states {FRAMES} frames, {result.frames} could be decoded" in row.reason
 

@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import threading
+import uuid
 import weakref
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,7 @@ __all__ = ["RUN_KEYS", "OutputWriteError", "SEARCH_LIMITS", "StrictModeError", "
            "close_workers", "fingerprint", "worker_pools"]
 
 
+PARTIAL_FOLDER = ".partial"  # in OUT: the clips' copies while they are written (a dot folder: no output's place)
 # what "0 left unchanged" cannot promise: the faces the search does not see (docs/anonymize.md, "What the anonymizer
 # guarantees"; measured by benchmarks/quality/fail_closed.py --border)
 SEARCH_LIMITS = ("Counts are of the faces found: the search can miss faces under about 20 px high and faces with "
@@ -229,6 +231,13 @@ def _summary(inputs: list[InputFile], blocks: dict[str, list[ManifestRow]], reus
     }
 
 
+def _partial_path(out_dir: Path) -> str:
+    """Where a clip's copy is written until it is complete: in ``OUT/.partial/``, where no output's name can lead
+    (each lies under photos/, videos/ or faces/; ``<name>.partial`` beside the output would be the output of an input
+    named so), under a name no other clip, nor a concurrent run's, takes."""
+    return str(out_dir / PARTIAL_FOLDER / f"{uuid.uuid4().hex}.partial")
+
+
 def _anonymize_videos(jobs: list[VideoJob], anonymizer: Anonymizer, journal: Journal, settings: str,
                       progress: bool) -> list[ClipResult]:
     """Each clip in the video worker (a native crash costs that clip; its unfinished file is removed), its rows
@@ -248,7 +257,7 @@ def _anonymize_videos(jobs: list[VideoJob], anonymizer: Anonymizer, journal: Jou
     try:
         for job, outcome in tqdm(pool.imap(jobs), total=len(jobs), desc="videos", disable=not progress):
             if isinstance(outcome, Crashed):
-                Path(job.out_path + ".partial").unlink(missing_ok=True)
+                Path(job.partial_path).unlink(missing_ok=True)
                 outcome = f"crashed: {outcome}"
             if isinstance(outcome, str) and outcome.startswith("write_failed"):
                 raise OutputWriteError(f"cannot write {job.out_path}: {outcome.split(': ', 1)[1]}")
@@ -261,6 +270,11 @@ def _anonymize_videos(jobs: list[VideoJob], anonymizer: Anonymizer, journal: Jou
     except BaseException:
         pools.pop(key).close()
         raise
+    finally:
+        try:  # empty once every copy is in place, unless a concurrent run is writing one
+            (journal.path.parent / PARTIAL_FOLDER).rmdir()
+        except OSError:
+            pass
     return done
 
 
@@ -339,7 +353,7 @@ def anonymize_files(input_path: str | Path | list[str] | list[Path], out_dir: st
             reused += 1
         elif kind:
             videos.append(VideoJob(str(entry.path), entry.source, entry.rel, sha, kind,
-                                   str(out_dir / video_name(entry.rel)), progress))
+                                   str(out_dir / video_name(entry.rel)), _partial_path(out_dir), progress))
         else:
             photos.append((entry, sha, old or []))
     # every photo's output name at once (a name a format change would take twice gets a suffix), reused ones included

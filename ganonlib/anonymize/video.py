@@ -283,10 +283,10 @@ class _ClipAnonymizer:
 
 
 def anonymize_clip(anonymizer: Anonymizer, finder: FaceFinder, source: str | Path, out_path: Path, kind: str,
-                   progress: bool = True) -> ClipResult:
-    """Anonymize the video ``source`` into ``out_path`` (same container ``kind``); raises
-    :class:`ganonlib.anonymize.video_io.VideoError` for a video that cannot be read or written (nothing is left
-    under ``out_path`` then)."""
+                   progress: bool = True, partial: Path | None = None) -> ClipResult:
+    """Anonymize the video ``source`` into ``out_path`` (same container ``kind``), written to ``partial`` (default
+    ``<out_path>.partial``) until it is complete; raises :class:`ganonlib.anonymize.video_io.VideoError` for a video
+    that cannot be read or written (nothing is left under ``out_path`` then)."""
     info = probe_video(source)
     clip = _ClipAnonymizer(anonymizer, finder, float(info.rate))
     held_mib, free_mib = (clip.hold + 2) * info.width * info.height * 3 / 2**20, available_mib()
@@ -295,7 +295,7 @@ def anonymize_clip(anonymizer: Anonymizer, finder: FaceFinder, source: str | Pat
                            f"them need {held_mib:.0f} MiB, more than half of the {free_mib} MiB free: lower "
                            f"--track-max-gap and --detect-every")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    writer = VideoWriter(source, out_path, kind)
+    writer = VideoWriter(source, out_path, kind, partial)
     try:
         bar = tqdm(total=info.frames or None, desc=Path(source).name, unit="frame", disable=not progress)
         for index, (image, pts) in enumerate(read_frames(source, writer)):
@@ -329,6 +329,7 @@ class VideoJob:
     sha256: str
     kind: str
     out_path: str
+    partial_path: str  # the copy while it is written: a name of its own, which no output can take (run.py)
     progress: bool = True
 
 
@@ -342,7 +343,8 @@ def video_task(state: tuple[Anonymizer, FaceFinder], job: VideoJob) -> ClipResul
     """Worker task: the clip's result, or why it failed (a reason for its row); never raises for a bad clip."""
     anonymizer, finder = state
     try:
-        return anonymize_clip(anonymizer, finder, job.path, Path(job.out_path), job.kind, job.progress)
+        return anonymize_clip(anonymizer, finder, job.path, Path(job.out_path), job.kind, job.progress,
+                              Path(job.partial_path))
     except VideoError as err:
         return f"video_unreadable: {err}"
     except ClipTooLarge as err:

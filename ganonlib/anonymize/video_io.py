@@ -119,12 +119,14 @@ def read_frames(path: str | os.PathLike, writer: "VideoWriter | None" = None
 
 
 class VideoWriter:
-    """The anonymized copy of one input video, written to ``<path>.partial`` and renamed on :meth:`close`."""
+    """The anonymized copy of one input video, written to ``partial`` (default ``<path>.partial``) and renamed on
+    :meth:`close`."""
 
-    def __init__(self, source: str | os.PathLike, path: Path, kind: str) -> None:
+    def __init__(self, source: str | os.PathLike, path: Path, kind: str, partial: Path | None = None) -> None:
         import av
 
-        self.path, self.partial = path, path.with_name(path.name + ".partial")
+        self.path, self.partial = path, partial or path.with_name(path.name + ".partial")
+        self.partial.parent.mkdir(parents=True, exist_ok=True)
         self._source = _open(source)
         video = self._source.streams.video[0]
         width, height = video.codec_context.width, video.codec_context.height
