@@ -435,3 +435,52 @@ def test_the_summary_counts_a_tracks_covering_reasons_by_their_keys():
                 text = f"track from frame 12: {tally({'ok': ok, **dict.fromkeys(keys, 2)})}"
                 assert reason_keys(text) == list(keys), text
     assert reason_keys("no_mesh: face mesh not found in the aligned face") == ["no_mesh"]
+
+
+def _phone_clip(path, frames, rotation):
+    """The synthetic clip stored as a phone stores a turned one: frames turned the other way, and the tag."""
+    import av
+
+    from ganonlib.data.synthetic_video import render_frames
+
+    rendered = render_frames(640, 360, frames, 0)
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4", rate=25)
+        stream.width, stream.height = (360, 640) if rotation % 180 else (640, 360)
+        stream.pix_fmt, stream.options = "yuv420p", {"crf": "12"}
+        stream.set_display_rotation(rotation)
+        for i, (image, _) in enumerate(rendered):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(image, -rotation // 90)), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return rendered
+
+
+@pytest.mark.parametrize("rotation", [-90, 90, 180])
+def test_a_phones_turned_clip_is_read_upright(tmp_path, rotation):
+    from ganonlib.anonymize.video_io import read_frames
+
+    rendered = _phone_clip(tmp_path / "phone.mp4", 3, rotation)
+    info = probe_video(tmp_path / "phone.mp4")
+    assert (info.width, info.height, info.rotation) == (640, 360, rotation)
+    for (image, _), (shown, _) in zip(read_frames(tmp_path / "phone.mp4"), rendered):
+        assert image.shape == shown.shape and np.abs(image.astype(int) - shown).mean() < 3  # as a player shows it
+
+
+@pytest.mark.slow
+def test_no_face_of_a_phones_turned_clip_comes_through(models, tmp_path):
+    """A portrait clip is stored turned, with a rotation tag: read as stored, the search saw the faces sideways and
+    a face came through (a frame of 25); read upright, none does, and the copy plays upright without the tag."""
+    import av
+
+    from ganonlib.metrics.video import video_report
+
+    rendered = _phone_clip(tmp_path / "phone.mp4", 25, -90)
+    result = _anonymize(models, tmp_path / "phone.mp4", tmp_path / "out.mp4", detect_every=1)
+    report = video_report(tmp_path / "phone.mp4", tmp_path / "out.mp4", [truth for _, truth in rendered])
+    assert report["faces_checked"] >= 25 and report["frames_with_a_leak"] == 0, report["leaks"]
+    assert result.notes[0] == "rotation tag -90 degrees: searched and written upright, 640x360"
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        frame = next(container.decode(video=0))
+        assert (frame.width, frame.height, frame.rotation) == (640, 360, 0)

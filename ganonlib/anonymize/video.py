@@ -312,6 +312,9 @@ def anonymize_clip(anonymizer: Anonymizer, finder: FaceFinder, source: str | Pat
         raise
     result = clip.result
     result.codec, result.notes = writer.codec, writer.notes + result.notes
+    if info.rotation:
+        result.notes.insert(0, f"rotation tag {info.rotation} degrees: searched and written upright, "
+                               f"{info.width}x{info.height}")
     if info.frames and result.frames < info.frames:  # a cut file: what follows the last decodable frame is lost
         result.notes.insert(0, f"truncated: the container states {info.frames} frames, {result.frames} could be "
                                f"decoded and are in the copy")

@@ -5,6 +5,10 @@ container, resolution, frame rate and every frame's timestamp, so frame count an
 are copied packet for packet (never re-encoded). Video is encoded as H.264 (libx264, CRF 18, 4:2:0; 4:4:4 where a
 side is odd) — VP9 for WebM, which cannot hold H.264 — and as MPEG-4 Part 2 where the installed FFmpeg lacks
 libx264, which the clip's manifest row then says. Subtitle and data streams are not copied (also said).
+
+A phone stores a portrait clip as landscape frames and a rotation tag (the display matrix) that players apply: the
+frames are read turned as the tag says, so the search sees the faces upright as a viewer does, and the copy is
+written upright, without the tag (its width and height are the ones shown).
 """
 from __future__ import annotations
 
@@ -54,13 +58,26 @@ def sniff_video(path: str | os.PathLike) -> str | None:
 
 @dataclass(frozen=True)
 class VideoInfo:
-    width: int
+    width: int  # as shown: the rotation tag applied
     height: int
     rate: Fraction  # average frame rate
     frames: int  # as the container states it (0 where it does not)
     duration_s: float
     audio_streams: int
     other_streams: int  # subtitles, data: not copied
+    rotation: int = 0  # the rotation tag, degrees counter-clockwise (a multiple of 90; another angle is not applied)
+
+
+def _quarter_turns(frame) -> int:
+    """How many quarter turns counter-clockwise show ``frame`` upright (its display matrix's rotation)."""
+    rotation = frame.rotation or 0
+    return rotation // 90 % 4 if rotation % 90 == 0 else 0
+
+
+def _upright(frame) -> np.ndarray:
+    image = frame.to_ndarray(format="rgb24")
+    turns = _quarter_turns(frame)
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
 
 def _open(path: str | os.PathLike):
@@ -83,17 +100,30 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
         duration = float(container.duration / 1_000_000) if container.duration else 0.0
         others = len(container.streams) - len(container.streams.video) - len(container.streams.audio)
-        return VideoInfo(stream.codec_context.width, stream.codec_context.height, Fraction(rate),
+        width, height, turns = stream.codec_context.width, stream.codec_context.height, _first_turns(container)
+        return VideoInfo(*((height, width) if turns % 2 else (width, height)), Fraction(rate),
                          int(stream.frames or 0), duration, len(container.streams.audio),
-                         others + len(container.streams.video) - 1)
+                         others + len(container.streams.video) - 1, turns * 90 if turns < 3 else -90)
     finally:
         container.close()
 
 
+def _first_turns(container) -> int:
+    """The quarter turns of the first frame (the tag is the stream's); 0 where none decodes (reading the clip
+    reports that)."""
+    import av
+
+    try:
+        frame = next(container.decode(video=0), None)
+    except (av.error.FFmpegError, ValueError):
+        return 0
+    return _quarter_turns(frame) if frame is not None else 0
+
+
 def read_frames(path: str | os.PathLike, writer: "VideoWriter | None" = None
                 ) -> Iterator[tuple[np.ndarray, int | None]]:
-    """(H, W, 3) uint8 RGB frames of the first video stream with their timestamps, in decoding order; the audio
-    packets met on the way go to ``writer`` unchanged."""
+    """(H, W, 3) uint8 RGB frames of the first video stream, turned upright as its rotation tag says, with their
+    timestamps, in decoding order; the audio packets met on the way go to ``writer`` unchanged."""
     import av
 
     container = _open(path)
@@ -111,7 +141,7 @@ def read_frames(path: str | os.PathLike, writer: "VideoWriter | None" = None
                 for frame in packet.decode():
                     if writer is not None and frame.pts is not None and frame.duration:
                         writer.source_end = max(writer.source_end, frame.pts + frame.duration)
-                    yield frame.to_ndarray(format="rgb24"), frame.pts
+                    yield _upright(frame), frame.pts
             except av.error.FFmpegError as err:
                 raise VideoError(f"cannot decode the video: {err}") from None
     finally:
@@ -130,6 +160,8 @@ class VideoWriter:
         self._source = _open(source)
         video = self._source.streams.video[0]
         width, height = video.codec_context.width, video.codec_context.height
+        if _first_turns(self._source) % 2:  # the frames come upright (read_frames): the size as shown
+            width, height = height, width
         self.codec = self._video_codec(kind)
         self.notes: list[str] = []
         if self.codec == "mpeg4":
