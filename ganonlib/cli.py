@@ -81,7 +81,10 @@ def _anonymize(args: argparse.Namespace) -> int:
     if args.paste_back:
         print("ganon: note: --paste-back is the default now (whole photos are always written); --crops adds the "
               "aligned crops", file=sys.stderr)
-    check_paths(Path(args.input), Path(args.output))  # refused before the generator loads; walked once, later
+    # several inputs (a shell glob, photos/*.jpg): each photo under its file name, each folder under its own; one
+    # input: a photo, or a folder whose tree is mirrored
+    inputs = [Path(p) for p in args.input] if len(args.input) > 1 else Path(args.input[0])
+    check_paths(inputs, Path(args.output))  # refused before the generator loads; walked once, later
     anonymizer = Anonymizer(cfg, detection, follow_generator=True)
     if anonymizer.bounds:
         print(f"ganon: note: as this machine holds: {anonymizer.bounds}", file=sys.stderr)
@@ -90,7 +93,7 @@ def _anonymize(args: argparse.Namespace) -> int:
     if anonymizer.followed:
         print(f"ganon: note: faces are cut as {cfg.weights}'s training faces were: {anonymizer.followed}",
               file=sys.stderr)
-    s = anonymize_files(args.input, args.output, anonymizer)
+    s = anonymize_files(inputs, args.output, anonymizer)
     why = ", ".join(f"{k} {v}" for k, v in sorted(s["files_failed_by_reason"].items()))
     print(f"{s['files']} files: {s['faces_found']} faces found, {s['faces_anonymized']} re-synthesized, "
           f"{s['faces_covered']} covered by the fallback ({s['fallback']}), {s['faces_left_unchanged']} left "
@@ -215,8 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     pre.set_defaults(run=_preprocess)
 
     anon = sub.add_parser("anonymize", help="replace every face with a GAN-synthesized one (paper 3.4)")
-    anon.add_argument("input", help="a photo, a video (mp4, mov, avi, mkv, webm: known by content) or a folder of "
-                                     "them (the tree is mirrored)")
+    anon.add_argument("input", nargs="+", help="a photo, a video (mp4, mov, avi, mkv, webm: known by content) or a "
+                                                "folder of them (the tree is mirrored); several (e.g. photos/*.jpg): "
+                                                "each under its own name")
     anon.add_argument("output", help="output folder, new, empty or an earlier run's (not the input, nor holding "
                                       "it): photos/<name> (each photo under its own relative name and in its own "
                                       "format), videos/<name> (every frame), faces/<name>_f<k>.png (aligned "

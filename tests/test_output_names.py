@@ -62,6 +62,32 @@ def test_anonymize_photos_into_out_mirrors_the_folder(tmp_path, generator_file, 
     assert (out / "summary.json").is_file() and len(read_manifest(out / "manifest.csv")) == 3 + found
 
 
+def test_several_inputs_each_keep_their_own_name(tmp_path, generator_file, astronaut, capsys):
+    """`ganon anonymize trip/*.jpg talk.mp4 out/`, as a face blurring tool takes a shell glob: a photo under its file
+    name, a folder's tree under the folder's name; a name two inputs would take is the second's error row."""
+    from ganonlib.anonymize.inputs import InputError, discover_inputs
+
+    face = Image.fromarray(astronaut).resize((256, 256))
+    for rel in ("a/x.jpg", "b/x.jpg", "trip/y.png", "trip/sub/z.jpg", "c/trip"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        face.save(tmp_path / rel, format="PNG" if rel.endswith(("png", "trip")) else "JPEG")
+    listed = [tmp_path / p for p in ("a/x.jpg", "b/x.jpg", "trip", "c/trip")]
+    found = [(e.rel, e.problem.split(":")[0]) for e in discover_inputs(listed, tmp_path / "out")]
+    assert found == [("x.jpg", ""), ("x.jpg", "name_collision"), ("trip/sub/z.jpg", ""), ("trip/y.png", ""),
+                     ("trip", "name_collision")]
+    with pytest.raises(InputError, match="does not exist"):
+        discover_inputs([tmp_path / "a/x.jpg", tmp_path / "a/typo.jpg"], tmp_path / "out")
+    with pytest.raises(InputError, match="is the input or contains it"):
+        discover_inputs([tmp_path / "a/x.jpg", tmp_path / "trip"], tmp_path / "trip")
+
+    out = tmp_path / "out"
+    assert main(["anonymize", str(tmp_path / "a/x.jpg"), str(tmp_path / "trip"), str(out), "--weights",
+                 str(generator_file), "--device", "cpu", "--second-detector", "none"]) == 0
+    assert capsys.readouterr().out.startswith("3 files: ")
+    assert sorted(p.relative_to(out).as_posix() for p in (out / "photos").rglob("*") if p.is_file()) == [
+        "photos/trip/sub/z.jpg", "photos/trip/y.png", "photos/x.jpg"]
+
+
 @pytest.mark.slow
 def test_a_rerun_over_an_older_output_folder_leaves_one_copy_of_each_photo(tmp_path, generator_file, astronaut):
     (tmp_path / "in").mkdir()

@@ -215,11 +215,11 @@ def check_paths(inputs: Path | list[Path], out_dir: Path) -> tuple[Path, int]:
         name_max = _name_max(out if out.is_dir() else out.parent if out.parent.is_dir() else Path("/"))
     except OSError as err:  # a name too long for the file system, a loop of links
         raise InputError(f"output {display_name(out_dir)} cannot be used: {err.strerror or err}") from None
-    if not isinstance(inputs, list):
-        root = Path(inputs)
+    single = not isinstance(inputs, list)
+    for root in [Path(inputs)] if single else [Path(p) for p in inputs]:
         if not root.exists() and not root.is_symlink():
             raise InputError(f"input {display_name(root)} does not exist")
-        if _inside(root.resolve(), out):
+        if (single or root.is_dir()) and _inside(root.resolve(), out):  # a listed photo in OUT: its own row
             raise InputError(f"output {display_name(out_dir)} is the input or contains it: choose a folder outside "
                              f"the input, so no photo of yours can be overwritten")
     check_output_folder(out_dir)
@@ -227,17 +227,29 @@ def check_paths(inputs: Path | list[Path], out_dir: Path) -> tuple[Path, int]:
 
 
 def discover_inputs(inputs: Path | list[Path], out_dir: Path) -> list[InputFile]:
-    """Every entry of a photo, a folder tree or a list of photos, in a stable order, each with the relative name its
-    outputs take, after :func:`check_paths`. An output folder inside the input folder is left out of the walk; an
+    """Every entry of a photo, a folder tree or a list of photos and folders (a listed photo is named by its file
+    name, a listed folder's tree by the folder's name), in a stable order, each with the relative name its outputs
+    take, after :func:`check_paths`. An output folder inside the input folder is left out of the walk; an
     entry that leads into the output folder (a link, a listed photo) gets the problem ``inside_output``."""
     out, name_max = check_paths(inputs, out_dir)
     if isinstance(inputs, list):
-        found, seen = [], set()
+        listed: list[InputFile] = []
         for p in map(Path, inputs):
-            rel = p.name
-            entry = _entry(p, rel, name_max, out) if rel not in seen else \
-                InputFile(p, rel, "name_collision: another listed photo has the same file name")
-            seen.add(rel)
+            if p.is_dir():  # its tree under the folder's own name, as one folder given alone is mirrored
+                _walk(p.parent, p, out, name_max, listed)
+            else:
+                listed.append(_entry(p, p.name, name_max, out))
+        found, names, folders = [], set(), set()
+        for entry in listed:
+            parts = entry.rel.split("/")
+            within = {"/".join(parts[:i]) for i in range(1, len(parts))}
+            if entry.rel in names or entry.rel in folders or within & names:  # a name taken, as a file or a folder
+                entry = InputFile(entry.path, entry.rel, "name_collision: another input has the same name (listed "
+                                                         "photos are named by their file name, listed folders by "
+                                                         "theirs)")
+            else:
+                names.add(entry.rel)
+                folders |= within
             found.append(entry)
         return found
     root = Path(inputs)
