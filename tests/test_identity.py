@@ -36,6 +36,22 @@ def test_dlib_weights_are_linked_where_deepface_looks(tmp_path, monkeypatch):
     assert path.stat().st_size > 20_000_000
 
 
+def test_a_link_left_by_a_deleted_checkout_is_turned_to_this_ones(tmp_path, monkeypatch):
+    """The weights folder is shared by every checkout on the machine; the link points into one checkout's venv."""
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
+    target = tmp_path / ".deepface" / "weights" / "dlib_face_recognition_resnet_model_v1.dat"
+    target.parent.mkdir(parents=True)
+    (tmp_path / "other.dat").write_bytes(b"another installation's copy")
+    for elsewhere in (tmp_path / "deleted_clone" / "model.dat", tmp_path / "other.dat"):  # dangling; another's
+        target.unlink(missing_ok=True)
+        target.symlink_to(elsewhere)
+        assert ensure_dlib_weights() == target and target.stat().st_size > 20_000_000
+        assert not list(target.parent.glob(".*.tmp"))
+    target.unlink()
+    target.write_bytes(b"a copy of the user's")  # a regular file there is the user's choice: kept
+    assert ensure_dlib_weights().read_bytes() == b"a copy of the user's"
+
+
 def test_missing_facenet512_weights_give_one_message(tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
     with pytest.raises(MissingWeightsError, match="facenet512_weights"):

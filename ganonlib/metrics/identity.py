@@ -24,17 +24,29 @@ _DLIB_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 
 
 def ensure_dlib_weights() -> Path:
-    """Link (or copy) the Dlib face-recognition ResNet shipped by face-recognition-models where DeepFace looks."""
-    target = deepface_weights_dir() / _DLIB_FILE
-    if not target.is_file():
-        import face_recognition_models
+    """Link (or copy) the Dlib face-recognition ResNet shipped by face-recognition-models where DeepFace looks.
 
-        source = Path(face_recognition_models.face_recognition_model_location())
-        target.parent.mkdir(parents=True, exist_ok=True)
+    That folder is the user's, shared by every checkout of the kit on the machine, while the file lies in one
+    checkout's virtual environment: a link left by another checkout, deleted since (a clean clone's CI run, an old
+    clone), points nowhere and failed the identity stage. A link into another installation is therefore turned to
+    this one's, atomically; a regular file there (a copy, DeepFace's own download) is used as it is."""
+    import face_recognition_models
+
+    target = deepface_weights_dir() / _DLIB_FILE
+    source = Path(face_recognition_models.face_recognition_model_location()).resolve()
+    if (target.is_symlink() and target.resolve() == source) or (target.is_file() and not target.is_symlink()):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.unlink(missing_ok=True)
         try:
-            target.symlink_to(source)
-        except OSError:
-            shutil.copyfile(source, target)
+            temporary.symlink_to(source)
+        except OSError:  # a file system without links
+            shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
     return target
 
 
