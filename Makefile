@@ -37,7 +37,7 @@ repro: install
 	test -d .dvc || $(BIN)/dvc init --quiet $$(git rev-parse --git-dir >/dev/null 2>&1 || echo --no-scm)
 	$(BIN)/dvc repro
 
-# the fast tier (about 3 minutes on 2 cores) and everything (CONTRIBUTING.md, "Tests"); both list the slowest tests
+# the fast tier (about 4 minutes on 2 cores) and everything (CONTRIBUTING.md, "Tests"); both list the slowest tests
 test: install
 	$(BIN)/python -m pytest -q -m "not slow and not realdata and not browser" --durations=10
 
