@@ -295,7 +295,7 @@ def anonymize_clip(anonymizer: Anonymizer, finder: FaceFinder, source: str | Pat
                            f"them need {held_mib:.0f} MiB, more than half of the {free_mib} MiB free: lower "
                            f"--track-max-gap and --detect-every")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    writer = VideoWriter(source, out_path, kind, partial)
+    writer = VideoWriter(source, out_path, kind, info, partial)
     try:
         bar = tqdm(total=info.frames or None, desc=Path(source).name, unit="frame", disable=not progress)
         for index, (image, pts) in enumerate(read_frames(source, writer)):

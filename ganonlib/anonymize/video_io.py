@@ -150,18 +150,18 @@ def read_frames(path: str | os.PathLike, writer: "VideoWriter | None" = None
 
 class VideoWriter:
     """The anonymized copy of one input video, written to ``partial`` (default ``<path>.partial``) and renamed on
-    :meth:`close`."""
+    :meth:`close`; ``info`` is the source's :func:`probe_video`, whose size is that of the frames
+    :func:`read_frames` gives (the rotation tag applied)."""
 
-    def __init__(self, source: str | os.PathLike, path: Path, kind: str, partial: Path | None = None) -> None:
+    def __init__(self, source: str | os.PathLike, path: Path, kind: str, info: VideoInfo,
+                 partial: Path | None = None) -> None:
         import av
 
         self.path, self.partial = path, partial or path.with_name(path.name + ".partial")
         self.partial.parent.mkdir(parents=True, exist_ok=True)
         self._source = _open(source)
         video = self._source.streams.video[0]
-        width, height = video.codec_context.width, video.codec_context.height
-        if _first_turns(self._source) % 2:  # the frames come upright (read_frames): the size as shown
-            width, height = height, width
+        width, height = info.width, info.height
         self.codec = self._video_codec(kind)
         self.notes: list[str] = []
         if self.codec == "mpeg4":
